@@ -1,0 +1,65 @@
+"""The pipeline up to the findings: settings → files → models → graph → checks → status.
+
+>>> from kb.analyse import analyse                         # doctest: +SKIP
+>>> result = analyse(Path("."))                            # doctest: +SKIP
+>>> result.status["openai-2024-net-loss-projected"]        # doctest: +SKIP
+'supported'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import networkx as nx
+
+from kb.checks import CheckContext, run_checks
+from kb.findings import Finding
+from kb.graph import add_detected_contradiction, build_graph, compute_status, independent_origins
+from kb.load import Corpus, load_corpus
+from kb.settings import Settings, load_settings
+
+__all__ = ["Analysis", "analyse", "analyse_settings"]
+
+_DETECTED = {"KB301", "KB304"}
+
+
+@dataclass
+class Analysis:
+    settings: Settings
+    corpus: Corpus
+    graph: nx.MultiDiGraph
+    findings: list[Finding]
+    today: date
+    status: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return any(finding.fails for finding in self.findings)
+
+
+def analyse(root: Path, *, today: date | None = None, require_snapshots: bool = False) -> Analysis:
+    """Load, check and annotate the knowledge base at ``root``."""
+    return analyse_settings(load_settings(root), today=today, require_snapshots=require_snapshots)
+
+
+def analyse_settings(settings: Settings, *, today: date | None = None, require_snapshots: bool = False) -> Analysis:
+    # 1. read every file and validate it (KB001-KB007 collected, nothing raised)
+    corpus = load_corpus(settings)
+    # 2. the graph of declared relations
+    graph = build_graph(corpus)
+    # 3. the checks, with severities and acknowledgements applied
+    day = today or settings.today or date.today()
+    findings = run_checks(CheckContext(corpus, graph, day, require_snapshots))
+    # 4. contradictions the checks detected become edges, so that they count for status
+    for finding in findings:
+        if finding.code in _DETECTED and finding.claim_id and finding.other_claim_id:
+            add_detected_contradiction(graph, finding.claim_id, finding.other_claim_id, finding.message)
+    # 5. computed attributes of every claim
+    result = Analysis(settings, corpus, graph, findings, day)
+    for id_ in corpus.claims:
+        result.status[id_] = compute_status(graph, id_)
+        result.origins[id_] = independent_origins(graph, id_)
+    return result

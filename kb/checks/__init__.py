@@ -1,0 +1,105 @@
+"""The checks of ``kb check``: pure functions over the graph that yield findings.
+
+Each family of rules lives in its own module; :data:`CHECKS` lists every check function.
+:func:`run_checks` runs them, applies the configured severities and the files'
+acknowledgements, and adds KB901 for acknowledgements that matched nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+
+from kb.checks.context import CheckContext
+from kb.checks.evidence import check_no_evidence, check_quotes, check_single_origin
+from kb.checks.numbers import check_arithmetic, check_numeric_conflicts, check_ranges, check_units
+from kb.checks.references import (
+    check_circular_sourcing,
+    check_self_reference,
+    check_unknown_claims,
+    check_unknown_sources,
+    check_unused_sources,
+)
+from kb.checks.time import check_anachronisms, check_overdue_predictions
+from kb.findings import SEVERITY_ORDER, Finding
+from kb.rules import RULES, lookup
+from kb.settings import SettingsError
+
+__all__ = ["CHECKS", "CheckContext", "run_checks"]
+
+Check = Callable[[CheckContext], Iterator[Finding]]
+
+CHECKS: list[Check] = [
+    check_unknown_sources,
+    check_unknown_claims,
+    check_unused_sources,
+    check_circular_sourcing,
+    check_self_reference,
+    check_no_evidence,
+    check_single_origin,
+    check_quotes,
+    check_anachronisms,
+    check_ranges,
+    check_units,
+    check_arithmetic,
+    check_numeric_conflicts,
+    check_overdue_predictions,
+]
+
+
+def _severities(ctx: CheckContext) -> dict[str, str]:
+    levels = {code: rule.severity for code, rule in RULES.items()}
+    for key, level in ctx.settings.rules.items():
+        rule = lookup(key)
+        if rule is None:
+            raise SettingsError(f"[tool.kb.rules]: unknown rule `{key}` (see `kb rule --all`)")
+        levels[rule.code] = level
+    return levels
+
+
+def run_checks(ctx: CheckContext) -> list[Finding]:
+    """All findings of the knowledge base: loading, checks and acknowledgements, sorted."""
+    raw = list(ctx.corpus.findings)
+    for check in CHECKS:
+        raw.extend(check(ctx))
+    levels = _severities(ctx)
+    findings = _acknowledge(ctx, raw)
+    result = []
+    for finding in findings:
+        level = levels[finding.code]
+        if level == "off":
+            continue
+        result.append(finding if finding.severity else finding.with_(severity=level))
+    result.sort(key=lambda f: (*f.sort_key(), SEVERITY_ORDER[f.severity]))
+    return result
+
+
+def _acknowledge(ctx: CheckContext, findings: list[Finding]) -> list[Finding]:
+    used: set[tuple[str, str]] = set()
+    result = []
+    for finding in findings:
+        owner = finding.claim_id and ctx.corpus.claims.get(finding.claim_id)
+        owner = owner or (finding.source_id and ctx.corpus.sources.get(finding.source_id))
+        reason = None
+        if owner:
+            for key, text in owner.model.acknowledge.items():
+                rule = lookup(key)
+                if rule and rule.code == finding.code:
+                    reason = text
+                    used.add((owner.id, key))
+        result.append(finding.with_(acknowledged=True, acknowledgement=reason) if reason else finding)
+    for records in (ctx.corpus.claims, ctx.corpus.sources):
+        for id_, record in records.items():
+            for key in record.model.acknowledge:
+                if (id_, key) in used:
+                    continue
+                rule = lookup(key)
+                what = "matches no finding" if rule else "names no known rule"
+                line, column = record.key_position("acknowledge", key)
+                subject = {"claim_id": id_} if record.kind == "claim" else {"source_id": id_}
+                result.append(Finding("KB901", f"acknowledgement of `{key}` {what}: remove it", record.path, line, column, **subject))
+    return result
+
+
+def today_or(value: date | None) -> date:
+    return value or date.today()

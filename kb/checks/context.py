@@ -1,0 +1,54 @@
+"""What every check receives: the corpus, its graph, the settings and the options of the run."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import networkx as nx
+
+from kb.load import Corpus, Record
+from kb.settings import Settings
+
+__all__ = ["CheckContext", "normalise_text"]
+
+
+def normalise_text(text: str) -> str:
+    """NFKC, without whitespace: how quotes are compared with snapshots.
+
+    >>> normalise_text("亏损，50 亿\\n美元") == normalise_text("亏损,50亿美元")
+    True
+    """
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+@dataclass
+class CheckContext:
+    corpus: Corpus
+    graph: nx.MultiDiGraph
+    today: date
+    require_snapshots: bool = False
+    _snapshots: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.corpus.settings
+
+    def claims(self) -> list[Record]:
+        return list(self.corpus.claims.values())
+
+    def snapshot_text(self, name: str) -> str | None:
+        """The normalised text of a snapshot file, or None when no folder holds it."""
+        if name not in self._snapshots:
+            self._snapshots[name] = None
+            for folder in self.settings.snapshot_dirs:
+                path = (folder / name).resolve()
+                if path.parent == folder.resolve() and path.is_file():
+                    self._snapshots[name] = normalise_text(path.read_text(encoding="utf-8", errors="replace"))
+                    break
+        return self._snapshots[name]
+
+    def snapshot_folders_exist(self) -> bool:
+        return any(Path(folder).is_dir() for folder in self.settings.snapshot_dirs)

@@ -1,0 +1,261 @@
+"""Numeric rules: conflicts (KB301), units (KB302), arithmetic (KB303), outliers (KB304),
+invalid ranges (KB305).
+
+Figures are compared like with like, after normalisation:
+
+- the same entity (aliases resolved) and metric;
+- comparable kinds: a fact or an estimate against a fact or an estimate, a projection
+  against a projection (a projection against the later fact is a resolution, KB401);
+- comparable periods: for a *level* (a valuation, a price, an annualized revenue, a user
+  count: any rate unit such as ``USD/month``, or ``percent``, ``count``, ``multiple``) any
+  two overlapping periods; for a *flow* (revenue, loss, cost in ``USD``) the same period,
+  since a year's revenue is not comparable with a quarter's;
+- convertible units (``USD/year`` is a twelfth of ``USD/month``); values as intervals
+  (a range is its bounds; an approximate figure is widened by the tolerance);
+- a relative tolerance per metric (``[tool.kb.metrics.NAME] tolerance``, default 5%).
+
+Two claims already related (contradicts, supersedes, resolves, derived_from, supports) are
+never reported: the relation says the editors have seen it. A finding about two claims is
+reported on the one stated later (then by id).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from itertools import combinations
+
+from kb.checks.context import CheckContext
+from kb.findings import Finding
+from kb.formula import FormulaError, evaluate
+from kb.graph import claim_node
+from kb.load import Record
+from kb.values import format_amount, format_quantity
+
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "OUTLIER_RATIO",
+    "check_arithmetic",
+    "check_numeric_conflicts",
+    "check_ranges",
+    "check_units",
+]
+
+DEFAULT_TOLERANCE = 0.05
+OUTLIER_RATIO = 8.0  # "about 10× or more": 8× already is not rounding
+_CONVERSIONS = {"USD/year": ("USD/month", 1 / 12), "USD/yr": ("USD/month", 1 / 12), "USD/week": ("USD/month", 52 / 12)}
+_LEVEL_UNITS = {"percent", "count", "multiple"}
+_LEVEL_WORDS = ("valuation", "market_cap", "annualized", "price", "users", "employees", "share", "margin", "run_rate")
+_RELATIONS = {"contradicts", "supersedes", "resolves", "derived_from", "supports"}
+
+
+def tolerance(ctx: CheckContext, metric: str | None) -> float:
+    config = ctx.settings.metrics.get(metric or "")
+    return config.tolerance if config else DEFAULT_TOLERANCE
+
+
+def normal_unit(unit: str) -> tuple[str, float]:
+    """The unit values are compared in, and the factor to get there."""
+    return _CONVERSIONS.get(unit, (unit, 1.0))
+
+
+def is_level(metric: str, unit: str) -> bool:
+    return "/" in unit or unit in _LEVEL_UNITS or any(word in metric for word in _LEVEL_WORDS)
+
+
+def entity_of(ctx: CheckContext, claim_id: str) -> str | None:
+    for _, target, relation in ctx.graph.out_edges(claim_node(claim_id), data="relation"):
+        if relation == "about":
+            return target
+    return None
+
+
+def related(ctx: CheckContext, a: str, b: str) -> bool:
+    """True when the two claims are linked by any declared or detected relation."""
+    graph = ctx.graph
+    for start, end in ((claim_node(a), claim_node(b)), (claim_node(b), claim_node(a))):
+        if graph.has_edge(start, end) and any(d["relation"] in _RELATIONS for d in graph[start][end].values()):
+            return True
+    return False
+
+
+def later_first(a: Record, b: Record) -> tuple[Record, Record]:
+    """(the claim stated later, the other): findings about a pair go on the later one."""
+
+    def key(record: Record) -> tuple:
+        stated = record.model.stated
+        return (stated.start if stated else None) is not None, stated.start if stated else None, record.id
+
+    return (a, b) if key(a) >= key(b) else (b, a)
+
+
+def interval(record: Record, tol: float) -> tuple[float, float]:
+    claim = record.model
+    factor = normal_unit(claim.unit)[1]
+    low, high = (bound * factor for bound in claim.value.bounds)
+    if claim.approximate:
+        low, high = low - abs(low) * tol, high + abs(high) * tol
+    return low, high
+
+
+def gap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The relative distance between two intervals (0 when they overlap)."""
+    if a[0] <= b[1] and b[0] <= a[1]:
+        return 0.0
+    distance = max(a[0], b[0]) - min(a[1], b[1])
+    scale = max(abs(a[0]), abs(a[1]), abs(b[0]), abs(b[1]))
+    return distance / scale if scale else 0.0
+
+
+def ratio(a: tuple[float, float], b: tuple[float, float]) -> float:
+    mid_a, mid_b = abs(sum(a) / 2), abs(sum(b) / 2)
+    if not mid_a or not mid_b or (sum(a) > 0) != (sum(b) > 0):
+        return 1.0
+    return max(mid_a, mid_b) / min(mid_a, mid_b)
+
+
+def _kind_group(kind: str) -> str:
+    return "forecast" if kind in ("projection", "prediction") else "actual" if kind in ("fact", "estimate") else kind
+
+
+def _comparable(a: Record, b: Record) -> bool:
+    x, y = a.model, b.model
+    if _kind_group(x.kind) != _kind_group(y.kind) or x.kind == "opinion":
+        return False
+    if x.period is None or y.period is None or normal_unit(x.unit)[0] != normal_unit(y.unit)[0]:
+        return False
+    if is_level(x.metric, normal_unit(x.unit)[0]):
+        return x.period.overlaps(y.period)
+    return (x.period.start, x.period.end) == (y.period.start, y.period.end)
+
+
+def _figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
+    groups: dict[tuple, list[Record]] = defaultdict(list)
+    for record in ctx.corpus.claims.values():
+        claim = record.model
+        if claim.value is not None and claim.metric and claim.unit and claim.period is not None:
+            low, high = claim.value.bounds
+            if low <= high:
+                groups[(entity_of(ctx, record.id), claim.metric)].append(record)
+    return groups
+
+
+def _describe(record: Record) -> str:
+    claim = record.model
+    return format_quantity(claim.value, claim.unit) + (" (approx.)" if claim.approximate else "")
+
+
+def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
+    """KB301 and KB304: figures for the same thing that disagree, or are 10× apart."""
+    for (_, metric), records in _figures(ctx).items():
+        tol = tolerance(ctx, metric)
+        for a, b in combinations(records, 2):
+            if not _comparable(a, b) or related(ctx, a.id, b.id):
+                continue
+            ia, ib = interval(a, tol), interval(b, tol)
+            apart = gap(ia, ib)
+            if apart <= tol:
+                continue
+            here, other = later_first(a, b)
+            factor = ratio(ia, ib)
+            what = f"{metric} for {here.model.period}: {_describe(here)} here, {_describe(other)} in `{other.id}` ({other.model.claimant or 'no claimant'})"
+            if factor >= OUTLIER_RATIO:
+                code, message = "KB304", f"{what}: {factor:.0f}× apart, a unit or translation slip?"
+            else:
+                code, message = "KB301", f"{what}: {apart:.0%} apart, over the {tol:.0%} tolerance; declare `contradicts` or `supersedes`"
+            line, column = here.position("value")
+            yield Finding(code, message, here.path, line, column, claim_id=here.id, other_claim_id=other.id,
+                          related=((other.path, *other.position("value"), f"the other figure, {_describe(other)}"),))  # fmt: skip
+
+
+def check_ranges(ctx: CheckContext) -> Iterator[Finding]:
+    """KB305: a range with low > high, a period that ends before it starts."""
+    for record in ctx.corpus.claims.values():
+        claim = record.model
+        if claim.value is not None and claim.value.is_range and claim.value.low > claim.value.high:
+            line, column = record.position("value")
+            message = f"range [{format_amount(claim.value.low)}, {format_amount(claim.value.high)}] has low > high"
+            yield Finding("KB305", message, record.path, line, column, claim_id=record.id)
+        if claim.period is not None and claim.period.start > claim.period.end:
+            line, column = record.position("period")
+            yield Finding("KB305", f"period `{claim.period}` ends before it starts", record.path, line, column, claim_id=record.id)
+
+
+def check_units(ctx: CheckContext) -> Iterator[Finding]:
+    """KB302: a claim's unit that differs from its metric's unit and cannot be converted."""
+    for record in ctx.corpus.claims.values():
+        claim = record.model
+        config = ctx.settings.metrics.get(claim.metric or "")
+        if not config or not config.unit or not claim.unit:
+            continue
+        if normal_unit(claim.unit)[0] != normal_unit(config.unit)[0]:
+            line, column = record.position("unit")
+            message = f"unit `{claim.unit}` cannot be converted to `{config.unit}`, the unit of metric `{claim.metric}`"
+            yield Finding("KB302", message, record.path, line, column, claim_id=record.id)
+
+
+def check_arithmetic(ctx: CheckContext) -> Iterator[Finding]:
+    """KB303: derived_from formulas and metric relations that do not hold."""
+    yield from _derivations(ctx)
+    yield from _metric_relations(ctx)
+
+
+def _derivations(ctx: CheckContext) -> Iterator[Finding]:
+    claims = ctx.corpus.claims
+    for record in claims.values():
+        claim = record.model
+        if claim.derived_from is None or claim.value is None:
+            continue
+        inputs, missing = {}, []
+        for name, other in claim.derived_from.inputs.items():
+            if other not in claims:
+                break  # KB102 reports it
+            if claims[other].model.value is None:
+                missing.append(f"`{name}` (`{other}`)")
+                continue
+            inputs[name] = claims[other].model.value.bounds
+        else:
+            line, column = record.position("derived_from", "formula")
+            if missing:
+                yield Finding("KB303", f"derived_from inputs without a value: {', '.join(missing)}", record.path, line, column, claim_id=record.id)
+                continue
+            try:
+                computed = evaluate(claim.derived_from.formula, inputs)
+            except FormulaError as exc:
+                yield Finding("KB303", f"derived_from: {exc}", record.path, line, column, claim_id=record.id)
+                continue
+            tol = tolerance(ctx, claim.metric)
+            stated = claim.value.bounds
+            if gap(computed, stated) > tol:
+                result = format_amount(computed[0]) if computed[0] == computed[1] else f"{format_amount(computed[0])}–{format_amount(computed[1])}"
+                message = (f"derived_from `{claim.derived_from.formula}` gives {result}, but the value is "
+                           f"{format_quantity(claim.value)} ({gap(computed, stated):.0%} apart, over the {tol:.0%} tolerance)")  # fmt: skip
+                line, column = record.position("value")
+                yield Finding("KB303", message, record.path, line, column, claim_id=record.id)
+
+
+def _metric_relations(ctx: CheckContext) -> Iterator[Finding]:
+    groups = _figures(ctx)
+    for relation in ctx.settings.relations:
+        for (entity, metric), lefts in groups.items():
+            if metric != relation.left:
+                continue
+            for left in lefts:
+                for right in groups.get((entity, relation.right), []):
+                    yield from _relation_pair(ctx, relation, left, right)
+
+
+def _relation_pair(ctx: CheckContext, relation, left: Record, right: Record) -> Iterator[Finding]:
+    x, y = left.model, right.model
+    same_period = (x.period.start, x.period.end) == (y.period.start, y.period.end)
+    if not same_period or _kind_group(x.kind) != _kind_group(y.kind) or related(ctx, left.id, right.id):
+        return
+    tol = tolerance(ctx, x.metric)
+    expected = tuple(bound * relation.factor for bound in interval(right, tol))
+    if gap(interval(left, tol), expected) <= tol:  # type: ignore[arg-type]
+        return
+    here, other = later_first(left, right)
+    message = (f"{relation.left} = {relation.factor:g} × {relation.right} does not hold for {x.period}: "
+               f"{_describe(left)} (`{left.id}`) vs {_describe(right)} (`{right.id}`)")  # fmt: skip
+    line, column = here.position("value")
+    yield Finding("KB303", message, here.path, line, column, claim_id=here.id, other_claim_id=other.id)

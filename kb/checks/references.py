@@ -1,0 +1,119 @@
+"""Reference rules: unknown sources and claims, unused sources, cycles, self-references."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+import networkx as nx
+
+from kb.checks.context import CheckContext
+from kb.findings import Finding
+from kb.load import Record
+
+__all__ = [
+    "check_circular_sourcing",
+    "check_self_reference",
+    "check_unknown_claims",
+    "check_unknown_sources",
+    "check_unused_sources",
+]
+
+
+def _subject(record: Record) -> dict:
+    return {"claim_id": record.id} if record.kind == "claim" else {"source_id": record.id}
+
+
+def _hint(name: str, candidates: dict) -> str:
+    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.7)
+    return f" (did you mean `{match[0]}`?)" if match else ""
+
+
+def _source_references(record: Record) -> Iterator[tuple[str, tuple, str]]:
+    """(referenced source id, field path, what) for every source reference in a file."""
+    model = record.model
+    if record.kind == "claim":
+        for index, item in enumerate(model.evidence):
+            yield item.source, ("evidence", index, "source"), "evidence source"
+            if item.via:
+                yield item.via, ("evidence", index, "via"), "via"
+    else:
+        for index, cited in enumerate(model.cites):
+            yield cited, ("cites", index), "cites"
+        if model.translation_of:
+            yield model.translation_of, ("translation_of",), "translation_of"
+
+
+def _claim_references(record: Record) -> Iterator[tuple[str, tuple, str]]:
+    claim = record.model
+    for index, item in enumerate(claim.contradicts):
+        yield item.claim, ("contradicts", index), "contradicts"
+    for index, other in enumerate(claim.supports):
+        yield other, ("supports", index), "supports"
+    if claim.derived_from:
+        for name, other in claim.derived_from.inputs.items():
+            yield other, ("derived_from", "inputs", name), "derived_from"
+    if claim.supersedes:
+        yield claim.supersedes, ("supersedes",), "supersedes"
+    if claim.resolves:
+        yield claim.resolves.claim, ("resolves", "claim"), "resolves"
+
+
+def check_unknown_sources(ctx: CheckContext) -> Iterator[Finding]:
+    """KB101: evidence, via, cites or translation_of naming no source."""
+    sources, broken = ctx.corpus.sources, ctx.corpus.broken_ids
+    for record in [*ctx.corpus.claims.values(), *sources.values()]:
+        for target, path, what in _source_references(record):
+            if target not in sources and target not in broken:
+                line, column = record.position(*path)
+                message = f"{what} `{target}` names no source{_hint(target, sources)}"
+                yield Finding("KB101", message, record.path, line, column, **_subject(record))
+
+
+def check_unknown_claims(ctx: CheckContext) -> Iterator[Finding]:
+    """KB102: a relation naming no claim."""
+    claims, broken = ctx.corpus.claims, ctx.corpus.broken_ids
+    for record in claims.values():
+        for target, path, what in _claim_references(record):
+            if target not in claims and target not in broken:
+                line, column = record.position(*path)
+                message = f"{what} `{target}` names no claim{_hint(target, claims)}"
+                yield Finding("KB102", message, record.path, line, column, claim_id=record.id)
+
+
+def check_self_reference(ctx: CheckContext) -> Iterator[Finding]:
+    """KB105: a claim or source referring to itself."""
+    for record in [*ctx.corpus.claims.values(), *ctx.corpus.sources.values()]:
+        references = _claim_references(record) if record.kind == "claim" else _source_references(record)
+        for target, path, what in references:
+            if target == record.id:
+                line, column = record.position(*path)
+                yield Finding("KB105", f"{what} refers to itself", record.path, line, column, **_subject(record))
+
+
+def check_unused_sources(ctx: CheckContext) -> Iterator[Finding]:
+    """KB103: a source no claim or source refers to."""
+    used = {target for record in ctx.corpus.claims.values() for target, _, _ in _source_references(record)}
+    used |= {target for record in ctx.corpus.sources.values() for target, _, _ in _source_references(record)}
+    for id_, record in ctx.corpus.sources.items():
+        if id_ not in used:
+            line, column = record.position("id")
+            yield Finding("KB103", f"source `{id_}` is not cited by any claim or source", record.path, line, column, source_id=id_)
+
+
+def check_circular_sourcing(ctx: CheckContext) -> Iterator[Finding]:
+    """KB104: cycles in cites / translation_of / via, and in derived_from."""
+    families = (("source", {"cites", "translation_of", "via"}, ctx.corpus.sources),
+                ("claim", {"derived_from"}, ctx.corpus.claims))  # fmt: skip
+    for prefix, relations, records in families:
+        sub = nx.DiGraph()
+        sub.add_edges_from((u, v) for u, v, rel in ctx.graph.edges(data="relation") if rel in relations and u != v)
+        for cycle in nx.simple_cycles(sub):
+            ids = [node.split(":", 1)[1] for node in cycle]
+            start = ids.index(min(ids))
+            ids = ids[start:] + ids[:start]
+            record = records[ids[0]]
+            chain = " -> ".join(f"`{i}`" for i in [*ids, ids[0]])
+            line, column = record.position("id")
+            kind = "derivation" if prefix == "claim" else "sourcing"
+            yield Finding("KB104", f"circular {kind}: {chain}", record.path, line, column, **_subject(record))

@@ -1,0 +1,66 @@
+"""Time rules: anachronisms (KB204) and overdue predictions (KB401).
+
+Both depend on dates: KB401 on "today", which is ``--today``, else ``today`` in the
+settings, else the current date, so that a test or a golden file can fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kb.checks.context import CheckContext
+from kb.checks.numbers import entity_of
+from kb.findings import Finding
+
+__all__ = ["check_anachronisms", "check_overdue_predictions"]
+
+
+def check_anachronisms(ctx: CheckContext) -> Iterator[Finding]:
+    """KB204: a source citing a later source; a fact about a period not over when stated."""
+    sources = ctx.corpus.sources
+    for record in sources.values():
+        published = record.model.published
+        for index, cited in enumerate(record.model.cites):
+            other = sources.get(cited)
+            if published and other and other.model.published and other.model.published.start > published.end:
+                line, column = record.position("cites", index)
+                message = f"cites `{cited}`, published {other.model.published}, after this source ({published})"
+                yield Finding("KB204", message, record.path, line, column, source_id=record.id)
+    for record in ctx.corpus.claims.values():
+        claim = record.model
+        if claim.kind == "fact" and claim.period and claim.stated and claim.period.end > claim.stated.end:
+            line, column = record.position("period")
+            message = (f"a fact about {claim.period}, which was not over when it was stated ({claim.stated}): "
+                       "a projection or an estimate?")  # fmt: skip
+            yield Finding("KB204", message, record.path, line, column, claim_id=record.id)
+
+
+def check_overdue_predictions(ctx: CheckContext) -> Iterator[Finding]:
+    """KB401: a projection or prediction whose period has ended, and nothing resolves it."""
+    claims = ctx.corpus.claims
+    resolved = {r.model.resolves.claim for r in claims.values() if r.model.resolves}
+    for record in claims.values():
+        claim = record.model
+        if claim.kind not in ("projection", "prediction") or claim.period is None or record.id in resolved:
+            continue
+        if claim.period.end >= ctx.today:
+            continue
+        message = f"{claim.kind} for {claim.period} has ended ({ctx.today.isoformat()}) and no claim resolves it"
+        candidates = _candidate_outcomes(ctx, record)
+        if candidates:
+            message += "; " + ", ".join(f"`{c}`" for c in candidates[:3]) + " may settle it (add `resolves`)"
+        line, column = record.position("period")
+        yield Finding("KB401", message, record.path, line, column, claim_id=record.id)
+
+
+def _candidate_outcomes(ctx: CheckContext, record) -> list[str]:
+    claim = record.model
+    entity = entity_of(ctx, record.id)
+    return sorted(
+        other.id
+        for other in ctx.corpus.claims.values()
+        if other.model.kind in ("fact", "estimate")
+        and other.model.metric == claim.metric and claim.metric
+        and other.model.period and other.model.period.overlaps(claim.period)
+        and entity_of(ctx, other.id) == entity
+    )

@@ -1,0 +1,366 @@
+"""The ``kb`` command: a thin click layer over the library.
+
+Exit codes, as ruff's: 0 no errors, 1 errors found (warnings too with ``--strict``),
+2 usage, configuration or internal failure. A traceback is never the answer to bad input
+(set ``KB_DEBUG=1`` to see one for an internal failure).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from kb import __version__
+from kb.analyse import Analysis, analyse_settings
+from kb.export import BuildError, build_database, is_stale
+from kb.models import ID_PATTERN, Claim, Source
+from kb.report import FORMATS, render
+from kb.rules import RULES, lookup, render_rule
+from kb.settings import Settings, SettingsError, find_root, load_settings
+from kb.values import format_quantity
+
+__all__ = ["main"]
+
+
+class KbError(click.ClickException):
+    """A failure reported in one sentence, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"kb: error: {self.format_message()}", err=True)
+
+
+def _root_option(command):
+    return click.option(
+        "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Knowledge base root (default: the nearest folder upward with kb.toml, "
+             "a pyproject.toml with [tool.kb], or a claims/ folder).",
+    )(command)  # fmt: skip
+
+
+def _today_option(command):
+    return click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                        help="Date for time rules (default: `today` in the settings, else the current date).")(command)  # fmt: skip
+
+
+def _settings(root: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings((root or find_root()).resolve(), **overrides)
+    except SettingsError as exc:
+        raise KbError(str(exc)) from None
+
+
+def _analyse(settings: Settings, today, require_snapshots: bool = False) -> Analysis:
+    try:
+        return analyse_settings(settings, today=today.date() if today else None, require_snapshots=require_snapshots)
+    except SettingsError as exc:
+        raise KbError(str(exc)) from None
+
+
+def _guard(function):
+    """Turn any unexpected exception into exit code 2 and one line, not a traceback."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if os.environ.get("KB_DEBUG"):
+                raise
+            raise KbError(f"internal error: {type(exc).__name__}: {exc} (set KB_DEBUG=1 for details)") from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="kb")
+def main() -> None:
+    """kb: a claims-versus-evidence knowledge base.
+
+    Claims and sources are Markdown files with YAML frontmatter; kb checks them as a
+    graph, builds a SQLite database and serves it with Datasette.
+
+    \b
+    Example:
+        kb check                 # lint the knowledge base
+        kb build                 # write kb.db
+        kb serve                 # browse it on http://127.0.0.1:8001/
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, envvar="KB_OUTPUT_FORMAT",
+              help="Output format (default: concise; env KB_OUTPUT_FORMAT).")  # fmt: skip
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to a file.")
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--require-snapshots", is_flag=True, help="A source whose snapshot cannot be found is an error.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the check.")
+@_today_option
+@_root_option
+@_guard
+def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, today, root) -> None:
+    """Check the knowledge base and report findings.
+
+    PATHS limit the report to those files or folders (the whole knowledge base is
+    always checked, since many rules relate files to each other).
+
+    \b
+    Example:
+        kb check
+        kb check claims/openai --format full
+        kb check --strict --require-snapshots --format github
+        kb check --format sarif -o kb.sarif
+    """
+    settings = _settings(root)
+    analysis = _analyse(settings, today, require_snapshots)
+    findings = _limit(analysis.findings, paths, settings.root)
+    report = render(findings, fmt or "concise", settings.root)
+    if output_file:
+        output_file.write_text(report, encoding="utf-8")
+    else:
+        click.echo(report, nl=False)
+    failing = [f for f in findings if f.fails or (strict and f.severity == "warning" and not f.acknowledged)]
+    if failing and not exit_zero:
+        sys.exit(1)
+
+
+def _limit(findings, paths, root: Path):
+    if not paths:
+        return findings
+    wanted = []
+    for path in paths:
+        absolute = path.resolve() if path.is_absolute() or path.exists() else (root / path).resolve()
+        try:
+            wanted.append(absolute.relative_to(root).as_posix())
+        except ValueError:
+            raise KbError(f"{path} is outside the knowledge base at {root}") from None
+    return [f for f in findings if any(f.path == w or f.path.startswith(w.rstrip("/") + "/") or w == "." for w in wanted)]
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Database file (default: `database` setting).")
+@_today_option
+@_root_option
+@_guard
+def build(output, today, root) -> None:
+    """Build the SQLite database from the claims and sources.
+
+    The database is written to a temporary file and swapped in only when complete: a
+    failed or interrupted build leaves the previous database untouched.
+
+    \b
+    Example:
+        kb build
+        kb build -o /tmp/kb.db
+    """
+    settings = _settings(root)
+    analysis = _analyse(settings, today)
+    try:
+        path = build_database(analysis, output)
+    except BuildError as exc:
+        raise KbError(str(exc)) from None
+    _report_build(analysis, path)
+
+
+def _report_build(analysis: Analysis, path: Path) -> None:
+    errors = sum(f.fails for f in analysis.findings)
+    shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+    click.echo(
+        f"Built {shown}: {len(analysis.corpus.claims)} claims, {len(analysis.corpus.sources)} sources, "
+        f"{len(analysis.findings)} findings ({errors} errors)."
+    )
+    if errors:
+        click.echo("Run `kb check` to see the errors; files that failed to load are not in the database.", err=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Host to listen on.")
+@click.option("-p", "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+@click.option("--public", is_flag=True, help="Hardened public instance: no arbitrary SQL, no downloads, tight limits.")
+@click.option("--watch/--no-watch", default=True, show_default=True, help="Rebuild and restart when a file changes.")
+@_root_option
+@_guard
+def serve(host, port, public, watch, root) -> None:
+    """Build if anything changed, then serve the database with Datasette.
+
+    \b
+    Example:
+        kb serve                       # http://127.0.0.1:8001/
+        kb serve --public --host 0.0.0.0 --no-watch
+    """
+    from kb.serve import serve as run
+
+    settings = _settings(root)
+
+    def rebuild() -> bool:
+        if not is_stale(settings):
+            return False
+        analysis = _analyse(settings, None)
+        try:
+            path = build_database(analysis)
+        except BuildError as exc:
+            click.echo(f"kb: build failed, still serving the previous database: {exc}", err=True)
+            return False
+        _report_build(analysis, path)
+        return True
+
+    rebuild()
+    if not settings.database_path.is_file():
+        raise KbError("no database to serve")
+    sys.exit(run(settings, host, port, public, watch, rebuild, click.echo))
+
+
+@main.command()
+@click.argument("id_")
+@_today_option
+@_root_option
+@_guard
+def show(id_, today, root) -> None:
+    """Show a claim or a source with its evidence, links and findings.
+
+    \b
+    Example:
+        kb show openai-2024-net-loss-projected
+    """
+    settings = _settings(root)
+    analysis = _analyse(settings, today)
+    id_ = id_.removeprefix("claim:").removeprefix("source:")
+    record = analysis.corpus.record(id_)
+    if record is None:
+        import difflib
+
+        hint = difflib.get_close_matches(id_, [*analysis.corpus.claims, *analysis.corpus.sources], n=1)
+        raise KbError(f"no claim or source `{id_}`" + (f" (did you mean `{hint[0]}`?)" if hint else ""))
+    lines = _show_claim(analysis, record) if record.kind == "claim" else _show_source(analysis, record)
+    findings = [f for f in analysis.findings if id_ in (f.claim_id, f.source_id)]
+    if findings:
+        lines += ["", "Findings:"] + [f"  {f.code} [{f.severity}{', acknowledged' if f.acknowledged else ''}] {f.message}" for f in findings]
+    click.echo("\n".join(lines))
+
+
+def _show_claim(analysis: Analysis, record) -> list[str]:
+    claim = record.model
+    lines = [f"claim {claim.id}  ({record.path})", f"  {claim.statement}", ""]
+    fields = [("kind", claim.kind), ("status", analysis.status[claim.id]),
+              ("independent origins", analysis.origins[claim.id]), ("subject", claim.subject),
+              ("metric", claim.metric),
+              ("value", format_quantity(claim.value, claim.unit) + (" (approx.)" if claim.approximate else "") if claim.value else None),
+              ("period", claim.period), ("claimant", claim.claimant), ("stated", claim.stated),
+              ("verdict", f"{claim.verdict.rating}: {claim.verdict.rationale or ''}" if claim.verdict else None)]  # fmt: skip
+    lines += [f"  {name:<20}{value}" for name, value in fields if value is not None]
+    if claim.evidence:
+        lines += ["", "Evidence:"]
+        for item in claim.evidence:
+            via = f" via {item.via}" if item.via else ""
+            lines.append(f"  [{item.stance}] {item.source}{via}" + (f" ({item.locator})" if item.locator else ""))
+            if item.quote:
+                lines.append(f"      “{item.quote}”")
+    links = [(d["relation"], v.removeprefix("claim:"), d.get("origin"), "->") for _, v, d in analysis.graph.out_edges(f"claim:{claim.id}", data=True) if v.startswith("claim:")]
+    links += [(d["relation"], u.removeprefix("claim:"), d.get("origin"), "<-") for u, _, d in analysis.graph.in_edges(f"claim:{claim.id}", data=True) if u.startswith("claim:")]
+    if links:
+        lines += ["", "Links:"] + [f"  {arrow} {relation} {other} ({origin})" for relation, other, origin, arrow in sorted(links)]
+    lines += ["", f"Cite as: [@claim:{claim.id}]"]
+    return lines
+
+
+def _show_source(analysis: Analysis, record) -> list[str]:
+    source = record.model
+    lines = [f"source {source.id}  ({record.path})", f"  {source.title}", ""]
+    fields = [("type", source.type), ("publisher", source.publisher), ("authors", ", ".join(source.authors) or None),
+              ("published", source.published), ("language", source.language), ("url", source.url),
+              ("translation of", source.translation_of), ("cites", ", ".join(source.cites) or None),
+              ("snapshot", source.snapshot)]  # fmt: skip
+    lines += [f"  {name:<16}{value}" for name, value in fields if value is not None]
+    cited_by = sorted({u.removeprefix("claim:") for u, _, rel in analysis.graph.in_edges(f"source:{source.id}", data="relation") if rel == "evidence"})
+    if cited_by:
+        lines += ["", f"Evidence for {len(cited_by)} claims:"] + [f"  {c}" for c in cited_by]
+    return lines
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--all", "all_", is_flag=True, help="List every rule.")
+@_guard
+def rule(code, all_) -> None:
+    """Show the documentation of a rule, by code or name.
+
+    \b
+    Example:
+        kb rule KB301
+        kb rule numeric-conflict
+        kb rule --all
+    """
+    if all_ or not code:
+        for item in RULES.values():
+            click.echo(f"{item.code}  {item.name:<26} {item.severity:<8} {item.summary.split('. ')[0].rstrip('.')}")
+        return
+    found = lookup(code)
+    if found is None:
+        raise KbError(f"unknown rule `{code}` (see `kb rule --all`)")
+    click.echo(render_rule(found), nl=False)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["claim", "source", "all"]), default="all")
+@_guard
+def schema(kind) -> None:
+    """Print the JSON Schema of claim and source frontmatter, for editor completion.
+
+    \b
+    Example:
+        kb schema claim > claim.schema.json
+    """
+    schemas = {"claim": Claim.model_json_schema(), "source": Source.model_json_schema()}
+    click.echo(json.dumps(schemas if kind == "all" else schemas[kind], indent=2, ensure_ascii=False))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["claim", "source"]))
+@click.argument("id_")
+@click.option("--folder", help="Subfolder (default: the subject or publisher, as a slug).")
+@click.option("--subject", help="Claim: the entity it is about.")
+@click.option("--publisher", help="Source: who published it.")
+@_root_option
+@_guard
+def new(kind, id_, folder, subject, publisher, root) -> None:
+    """Write a skeleton claim or source file that passes the schema.
+
+    \b
+    Example:
+        kb new claim openai-2025-revenue --subject OpenAI
+        kb new source reuters-2025-06-openai-revenue --publisher Reuters
+    """
+    from kb.graph import entity_id
+
+    settings = _settings(root)
+    if not ID_PATTERN.match(id_) or len(id_) > 100:
+        raise KbError(f"invalid id `{id_}`: use lower-case letters, digits and single hyphens")
+    base = settings.claims_dir if kind == "claim" else settings.sources_dir
+    group = folder or entity_id(subject or publisher or "misc")
+    path = base / group / f"{id_}.md"
+    if path.exists():
+        raise KbError(f"{path.relative_to(settings.root)} already exists")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_skeleton(kind, id_, subject, publisher), encoding="utf-8")
+    click.echo(f"Wrote {path.relative_to(settings.root)}")
+
+
+def _skeleton(kind: str, id_: str, subject: str | None, publisher: str | None) -> str:
+    today = date.today().isoformat()
+    if kind == "claim":
+        return (f"---\nid: {id_}\nstatement: TODO one English sentence.\nkind: fact\n"
+                f"subject: {json.dumps(subject or 'TODO')}\nclaimant: TODO\nstated: {today}\n"
+                "evidence: []\n# evidence:\n#   - source: SOURCE-ID\n#     quote: \"verbatim excerpt\"\n#     locator: line 1\n"
+                "---\nNotes: context, how the period was resolved, caveats.\n")  # fmt: skip
+    return (f"---\nid: {id_}\ntitle: TODO\ntype: article\npublisher: {json.dumps(publisher or 'TODO')}\n"
+            f"published: {today[:7]}\n---\nWhat this source is and where it was found.\n")  # fmt: skip

@@ -1,0 +1,56 @@
+"""Findings: what the loader and the checks report, located in a file."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+
+__all__ = ["Finding", "SEVERITY_ORDER"]
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, with its rule code, place and the claim or source it is about.
+
+    ``severity`` and ``acknowledged`` are filled in by :func:`kb.checks.run_checks` from
+    the settings and the files' ``acknowledge`` fields; ``related`` names other places
+    involved (the other claim of a contradiction), as ``(path, line, column, message)``.
+    """
+
+    code: str
+    message: str
+    path: str
+    line: int = 1
+    column: int = 1
+    claim_id: str | None = None
+    source_id: str | None = None
+    severity: str = ""
+    acknowledged: bool = False
+    acknowledgement: str | None = None
+    related: tuple[tuple[str, int, int, str], ...] = field(default=())
+    other_claim_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        from kb.rules import RULES
+
+        return RULES[self.code].name
+
+    @property
+    def id(self) -> str:
+        """A deterministic id: the same finding in the same place always has the same id."""
+        key = "\x1f".join(map(str, (self.code, self.path, self.line, self.column, self.message)))
+        return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def fails(self) -> bool:
+        """True when it makes ``kb check`` fail (an unacknowledged error)."""
+        return self.severity == "error" and not self.acknowledged
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.code, self.message)
+
+    def with_(self, **changes: object) -> Finding:
+        return replace(self, **changes)

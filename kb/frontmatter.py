@@ -1,0 +1,298 @@
+"""Split a Markdown file into its YAML frontmatter and body, and read the YAML safely.
+
+The YAML is read with YAML 1.2 (core schema) meaning, from parser *events*, without
+PyYAML's composer or constructor:
+
+- ``1e9`` is a number, ``NO`` and ``on`` are strings, ``2024-07-25`` is a string
+  (YAML 1.2 has no timestamps: partial dates are parsed by explicit validators later);
+- anchors, aliases, custom tags, duplicate keys, complex keys and a second document are
+  errors, and nesting is capped at ``MAX_DEPTH``;
+- every mapping key and sequence item keeps its line and column, so a schema error can
+  point at the field's own line.
+
+Building values from events with an explicit stack means no recursion in C or Python:
+deep nesting gives a located error, never a ``RecursionError`` or a crash of libyaml's
+recursive composer (see shared/notes/reliability.md).
+
+>>> doc = read_frontmatter("---\\nid: x\\nvalue: 1e9\\nflag: NO\\n---\\nBody\\n")
+>>> doc.data
+{'id': 'x', 'value': 1000000000.0, 'flag': 'NO'}
+>>> doc.positions[("value",)]
+Position(line=3, column=8)
+>>> doc.body, doc.body_line
+('Body\\n', 6)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import yaml
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_FRONTMATTER_BYTES",
+    "Document",
+    "FrontmatterError",
+    "Position",
+    "decode",
+    "read_frontmatter",
+    "resolve_plain_scalar",
+]
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_FRONTMATTER_BYTES = 64 * 1024
+MAX_DEPTH = 32
+
+# libyaml parses (no recursion in its state machine); we only consume its events.
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_TAG_PREFIX = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {f"{_TAG_PREFIX}{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+_ALLOWED_TAGS |= {"!"}
+
+
+class Position(NamedTuple):
+    """A 1-based line and column in the file."""
+
+    line: int
+    column: int
+
+
+class FrontmatterError(Exception):
+    """A file whose frontmatter cannot be read. ``code`` is KB001, KB002 or KB003."""
+
+    def __init__(self, code: str, message: str, line: int = 1, column: int = 1):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class Document:
+    """The frontmatter mapping, where each of its fields stands, and the Markdown body."""
+
+    data: dict[str, Any]
+    positions: dict[tuple, Position] = field(default_factory=dict)
+    key_positions: dict[tuple, Position] = field(default_factory=dict)
+    body: str = ""
+    body_line: int = 1
+
+
+def decode(raw: bytes) -> str:
+    """Decode file bytes as UTF-8 text (KB001 when that is not possible).
+
+    >>> decode(b"\\xef\\xbb\\xbfid: x\\r\\n")
+    'id: x\\n'
+    """
+    if len(raw) > MAX_FILE_BYTES:
+        raise FrontmatterError("KB001", f"file is {len(raw):,} bytes, over the limit of {MAX_FILE_BYTES:,}")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        raise FrontmatterError("KB001", "file contains a NUL byte: is it a binary file?", line)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise FrontmatterError("KB001", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, column) from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+_FENCE = re.compile(r"^---[ \t]*$")
+_CLOSE = re.compile(r"^(---|\.\.\.)[ \t]*$")
+
+
+def read_frontmatter(text: str) -> Document:
+    """Split ``text`` into frontmatter and body and read the frontmatter."""
+    lines = text.split("\n")
+    if not lines or not _FENCE.match(lines[0]):
+        raise FrontmatterError("KB002", "no frontmatter: the file must start with a line `---`")
+    for end in range(1, len(lines)):
+        if _CLOSE.match(lines[end]):
+            break
+    else:
+        raise FrontmatterError("KB002", "unterminated frontmatter: no closing `---` line", 1, 1)
+    source = "\n".join(lines[1:end]) + "\n"
+    if len(source.encode("utf-8")) > MAX_FRONTMATTER_BYTES:
+        raise FrontmatterError("KB001", f"frontmatter is over the limit of {MAX_FRONTMATTER_BYTES:,} bytes")
+    data, positions, key_positions = _load(source, first_line=2)
+    if data is None:
+        raise FrontmatterError("KB002", "empty frontmatter: expected a mapping of fields")
+    if not isinstance(data, dict):
+        raise FrontmatterError("KB002", f"frontmatter is a {_kind(data)}, expected a mapping of fields", 2, 1)
+    body = "\n".join(lines[end + 1 :])
+    return Document(data, positions, key_positions, body, end + 2)
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), "value")
+
+
+# ----------------------------------------------------------------- YAML 1.2 core schema
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT10 = re.compile(r"^[-+]?[0-9]+$")
+_INT8 = re.compile(r"^0o[0-7]+$")
+_INT16 = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+
+
+def resolve_plain_scalar(value: str) -> Any:
+    """The value of an untagged plain scalar under the YAML 1.2 core schema.
+
+    >>> [resolve_plain_scalar(v) for v in ["1e3", "NO", "on", "012", "2024-07-25", "0x1F", "~"]]
+    [1000.0, 'NO', 'on', 12, '2024-07-25', 31, None]
+    """
+    if _NULL.match(value):
+        return None
+    if value in _BOOL:
+        return _BOOL[value]
+    if _INT10.match(value):
+        return int(value)
+    if _INT8.match(value):
+        return int(value[2:], 8)
+    if _INT16.match(value):
+        return int(value[2:], 16)
+    if _FLOAT.match(value):
+        return float(value)
+    if _INF.match(value):
+        return float("-inf") if value.startswith("-") else float("inf")
+    if _NAN.match(value):
+        return float("nan")
+    return value
+
+
+def _tagged_scalar(tag: str, value: str) -> Any:
+    """A scalar with an explicit standard tag (``!!int 12``); ValueError if it does not fit."""
+    name = tag.removeprefix(_TAG_PREFIX)
+    if name in ("str", "!") or tag == "!":
+        return value
+    resolved = resolve_plain_scalar(value)
+    expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(name)
+    if expected is None or isinstance(resolved, bool) != (name == "bool") or not isinstance(resolved, expected):
+        raise ValueError(f"`{value}` is not a valid !!{name}")
+    return float(resolved) if name == "float" else resolved
+
+
+# ----------------------------------------------------------------- event-driven builder
+class _Frame:
+    __slots__ = ("container", "path", "key", "key_mark", "seen")
+
+    def __init__(self, container: Any, path: tuple):
+        self.container = container
+        self.path = path
+        self.key: Any = _NO_KEY
+        self.key_mark: Position | None = None
+        self.seen: dict[str, Position] = {}
+
+
+_NO_KEY = object()
+
+
+def _load(source: str, first_line: int) -> tuple[Any, dict, dict]:
+    """Build Python values from the YAML events of ``source``."""
+    try:
+        return _build(yaml.parse(source, Loader=_Parser), first_line)
+    except FrontmatterError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = _position(mark, first_line) if mark else Position(first_line, 1)
+        problem = exc.problem or str(exc)
+        if exc.context and "mapping" in exc.context and "duplicate" not in problem:
+            problem = f"{problem} ({exc.context})"
+        raise FrontmatterError("KB003", f"YAML syntax error: {problem}", *pos) from None
+    except yaml.reader.ReaderError as exc:
+        line = source.count("\n", 0, exc.position) + first_line
+        raise FrontmatterError("KB003", f"YAML cannot contain character {exc.character!r}", line) from None
+    except Exception as exc:  # noqa: BLE001 - any other failure of the parser is bad input, not a crash
+        raise FrontmatterError("KB003", f"YAML could not be read: {exc}", first_line) from None
+
+
+def _position(mark: Any, first_line: int) -> Position:
+    return Position(mark.line + first_line, mark.column + 1)
+
+
+def _build(events: Any, first_line: int) -> tuple[Any, dict, dict]:
+    positions: dict[tuple, Position] = {}
+    key_positions: dict[tuple, Position] = {}
+    stack: list[_Frame] = []
+    root: Any = None
+    documents = 0
+
+    def place(value: Any, mark: Position) -> tuple:
+        """Put a finished value into the current container; return its path."""
+        nonlocal root
+        if not stack:
+            root = value
+            return ()
+        frame = stack[-1]
+        if isinstance(frame.container, list):
+            path = frame.path + (len(frame.container),)
+            frame.container.append(value)
+            positions[path] = mark
+            key_positions[path] = mark
+            return path
+        if frame.key is _NO_KEY:
+            if not isinstance(value, str):
+                raise FrontmatterError("KB003", f"key `{value}` must be text (quote it)", *mark)
+            if value in frame.seen:
+                first = frame.seen[value]
+                raise FrontmatterError("KB003", f"duplicate key `{value}` (first defined on line {first.line})", *mark)
+            frame.seen[value] = mark
+            frame.key, frame.key_mark = value, mark
+            return ()
+        path = frame.path + (frame.key,)
+        frame.container[frame.key] = value
+        positions[path] = mark
+        key_positions[path] = frame.key_mark or mark
+        frame.key = _NO_KEY
+        return path
+
+    for event in events:
+        mark = _position(event.start_mark, first_line)
+        if isinstance(event, yaml.AliasEvent):
+            raise FrontmatterError("KB003", f"aliases (*{event.anchor}) are not allowed", *mark)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise FrontmatterError("KB003", f"anchors (&{anchor}) are not allowed", *mark)
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in _ALLOWED_TAGS:
+            raise FrontmatterError("KB003", f"custom tag `{tag}` is not allowed", *mark)
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise FrontmatterError("KB003", "a second YAML document is not allowed in frontmatter", *mark)
+        elif isinstance(event, yaml.ScalarEvent):
+            if not event.style and tag is None:
+                value = resolve_plain_scalar(event.value)
+            elif tag is not None and tag != "!":
+                try:
+                    value = _tagged_scalar(tag, event.value)
+                except (ValueError, OverflowError) as exc:
+                    raise FrontmatterError("KB003", str(exc), *mark) from None
+            else:
+                value = event.value
+            if isinstance(value, int) and not isinstance(value, bool) and len(event.value) > 100:
+                raise FrontmatterError("KB003", "number is too long", *mark)
+            place(value, mark)
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if stack and isinstance(stack[-1].container, dict) and stack[-1].key is _NO_KEY:
+                raise FrontmatterError("KB003", "keys must be plain text, not a mapping or a list", *mark)
+            if len(stack) >= MAX_DEPTH:
+                raise FrontmatterError("KB003", f"nesting is deeper than {MAX_DEPTH} levels", *mark)
+            container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+            path = place(container, mark)
+            stack.append(_Frame(container, path))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            stack.pop()
+    return root, positions, key_positions

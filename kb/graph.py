@@ -1,0 +1,186 @@
+"""The knowledge graph: claims, sources and entities in one networkx MultiDiGraph.
+
+Nodes are keyed ``claim:ID``, ``source:ID`` and ``entity:ID`` and carry ``kind`` (and
+``record`` for claims and sources). Every edge has a ``relation``:
+
+- claim → source ``evidence`` (stance, quote, locator, via, index)
+- source → source ``via`` (the evidence source relays the via source, for one claim),
+  ``cites``, ``translation_of``
+- claim → claim ``contradicts`` (origin ``declared`` or ``detected``, note), ``supports``,
+  ``derived_from`` (input name), ``supersedes``, ``resolves`` (outcome)
+- claim → entity ``about``
+
+Edges to ids that do not exist are not added (rules KB101/KB102 report them).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import networkx as nx
+
+from kb.load import Corpus
+
+__all__ = [
+    "add_detected_contradiction",
+    "build_graph",
+    "claim_node",
+    "compute_status",
+    "entity_id",
+    "entity_node",
+    "evidence_origin",
+    "independent_origins",
+    "source_node",
+]
+
+
+def claim_node(id_: str) -> str:
+    return f"claim:{id_}"
+
+
+def source_node(id_: str) -> str:
+    return f"source:{id_}"
+
+
+def entity_node(id_: str) -> str:
+    return f"entity:{id_}"
+
+
+def entity_id(name: str) -> str:
+    """A slug for an entity name.
+
+    >>> entity_id("OpenAI"), entity_id("Scale AI"), entity_id("Anysphere (Cursor)")
+    ('openai', 'scale-ai', 'anysphere-cursor')
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug or "entity-" + "-".join(f"{ord(c):x}" for c in name[:8])
+
+
+def _entity_index(corpus: Corpus) -> dict[str, tuple[str, str, list[str]]]:
+    """Lower-cased name or alias -> (entity id, canonical name, aliases)."""
+    index: dict[str, tuple[str, str, list[str]]] = {}
+    for key, entity in corpus.settings.entities.items():
+        entry = (key, entity.name, list(entity.aliases))
+        for spelling in (key, entity.name, *entity.aliases):
+            index[spelling.casefold()] = entry
+    return index
+
+
+def build_graph(corpus: Corpus) -> nx.MultiDiGraph:
+    """The graph of everything that loaded; declared relations only."""
+    graph = nx.MultiDiGraph()
+    for id_, record in corpus.sources.items():
+        graph.add_node(source_node(id_), kind="source", record=record)
+    for id_, record in corpus.claims.items():
+        graph.add_node(claim_node(id_), kind="claim", record=record)
+    _add_entities(graph, corpus)
+    for id_, record in corpus.sources.items():
+        _add_source_edges(graph, id_, record.model)
+    for id_, record in corpus.claims.items():
+        _add_claim_edges(graph, id_, record.model)
+    return graph
+
+
+def _add_entities(graph: nx.MultiDiGraph, corpus: Corpus) -> None:
+    index = _entity_index(corpus)
+    for key, entity in corpus.settings.entities.items():
+        graph.add_node(entity_node(key), kind="entity", name=entity.name, aliases=list(entity.aliases))
+    for id_, record in corpus.claims.items():
+        subject = record.model.subject
+        if not subject:
+            continue
+        key, name, aliases = index.get(subject.casefold(), (entity_id(subject), subject, []))
+        node = entity_node(key)
+        if node not in graph:
+            graph.add_node(node, kind="entity", name=name, aliases=aliases)
+            index[subject.casefold()] = (key, name, aliases)
+        graph.add_edge(claim_node(id_), node, relation="about")
+
+
+def _link(graph: nx.MultiDiGraph, start: str, end: str, relation: str, **attrs: object) -> None:
+    if start in graph and end in graph:
+        graph.add_edge(start, end, relation=relation, **attrs)
+
+
+def _add_source_edges(graph: nx.MultiDiGraph, id_: str, source) -> None:
+    node = source_node(id_)
+    for cited in source.cites:
+        _link(graph, node, source_node(cited), "cites")
+    if source.translation_of:
+        _link(graph, node, source_node(source.translation_of), "translation_of")
+
+
+def _add_claim_edges(graph: nx.MultiDiGraph, id_: str, claim) -> None:
+    node = claim_node(id_)
+    for index, item in enumerate(claim.evidence):
+        _link(graph, node, source_node(item.source), "evidence", index=index, stance=item.stance,
+              quote=item.quote, locator=item.locator, via=item.via)  # fmt: skip
+        if item.via:
+            _link(graph, source_node(item.source), source_node(item.via), "via", claim=id_, index=index)
+    for item in claim.contradicts:
+        _link(graph, node, claim_node(item.claim), "contradicts", origin="declared", note=item.note)
+    for other in claim.supports:
+        _link(graph, node, claim_node(other), "supports", origin="declared")
+    if claim.derived_from:
+        for name, other in claim.derived_from.inputs.items():
+            _link(graph, node, claim_node(other), "derived_from", origin="declared", input=name)
+    if claim.supersedes:
+        _link(graph, node, claim_node(claim.supersedes), "supersedes", origin="declared")
+    if claim.resolves:
+        _link(graph, node, claim_node(claim.resolves.claim), "resolves", origin="declared",
+              outcome=claim.resolves.outcome)  # fmt: skip
+
+
+def add_detected_contradiction(graph: nx.MultiDiGraph, later: str, earlier: str, note: str) -> None:
+    """Record a contradiction found by the checks, from the later claim to the earlier."""
+    _link(graph, claim_node(later), claim_node(earlier), "contradicts", origin="detected", note=note)
+
+
+# ----------------------------------------------------------------- computed attributes
+def evidence_origin(graph: nx.MultiDiGraph, source_id: str, via: str | None) -> str:
+    """The original report behind an evidence item: its via (else its source), then
+    ``translation_of`` followed to the root. ``cites`` is not followed."""
+    current = via or source_id
+    seen = {current}
+    while True:
+        node = source_node(current)
+        if node not in graph:
+            return current
+        nxt = [v for _, v, rel in graph.out_edges(node, data="relation") if rel == "translation_of"]
+        if not nxt:
+            return current
+        current = nxt[0].removeprefix("source:")
+        if current in seen:  # a cycle: KB104 reports it
+            return current
+        seen.add(current)
+
+
+def independent_origins(graph: nx.MultiDiGraph, claim_id: str) -> int:
+    """How many distinct original reports stand behind a claim's supporting evidence."""
+    origins = {
+        evidence_origin(graph, target.removeprefix("source:"), data.get("via"))
+        for _, target, data in graph.out_edges(claim_node(claim_id), data=True)
+        if data["relation"] == "evidence" and data["stance"] == "supports"
+    }
+    return len(origins)
+
+
+def compute_status(graph: nx.MultiDiGraph, claim_id: str) -> str:
+    """superseded, refuted, contested, supported or unsupported: the first that applies."""
+    node = claim_node(claim_id)
+    incoming = [data["relation"] for _, _, data in graph.in_edges(node, data=True)]
+    outgoing = list(graph.out_edges(node, data=True))
+    if "supersedes" in incoming:
+        return "superseded"
+    stances = [data["stance"] for _, _, data in outgoing if data["relation"] == "evidence"]
+    claim = graph.nodes[node]["record"].model
+    if (claim.verdict and claim.verdict.rating == "inaccurate") or ("refutes" in stances and "supports" not in stances):
+        return "refuted"
+    contradicted = "contradicts" in incoming or any(data["relation"] == "contradicts" for _, _, data in outgoing)
+    if "refutes" in stances or contradicted:
+        return "contested"
+    if "supports" in stances:
+        return "supported"
+    return "unsupported"

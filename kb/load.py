@@ -1,0 +1,210 @@
+"""Load a knowledge base: collect the files, read their frontmatter, validate the models.
+
+Every file is read and every problem collected (rules KB001–KB007) before anything is
+reported; a file that fails is left out of the corpus but its id is remembered, so that
+references to it do not cascade into "unknown source" findings.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+
+from kb.findings import Finding
+from kb.frontmatter import MAX_FILE_BYTES, Document, FrontmatterError, Position, decode, read_frontmatter
+from kb.models import (
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    Claim,
+    Contradiction,
+    DerivedFrom,
+    Evidence,
+    Resolution,
+    Source,
+    Verdict,
+)
+from kb.settings import Settings
+
+__all__ = ["Corpus", "Record", "collect_files", "load_corpus", "load_file"]
+
+Kind = Literal["claim", "source"]
+
+
+@dataclass
+class Record:
+    """A file that loaded: its model, its place and where each field stands."""
+
+    kind: Kind
+    path: str
+    model: Claim | Source
+    document: Document
+
+    @property
+    def id(self) -> str:
+        return self.model.id
+
+    def position(self, *path: object) -> Position:
+        """Where a field (or the nearest enclosing field) stands in the file."""
+        return _locate(self.document.positions, tuple(path))
+
+    def key_position(self, *path: object) -> Position:
+        return _locate(self.document.key_positions, tuple(path))
+
+
+@dataclass
+class Corpus:
+    """Everything that loaded, plus the findings of loading."""
+
+    settings: Settings
+    claims: dict[str, Record] = field(default_factory=dict)
+    sources: dict[str, Record] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    broken_ids: set[str] = field(default_factory=set)
+
+    def record(self, id_: str) -> Record | None:
+        return self.claims.get(id_) or self.sources.get(id_)
+
+
+def _locate(positions: dict[tuple, Position], path: tuple) -> Position:
+    while path:
+        if path in positions:
+            return positions[path]
+        path = path[:-1]
+    return Position(2, 1)
+
+
+def collect_files(settings: Settings) -> list[tuple[Kind, Path]]:
+    """The Markdown files under the claims and sources folders, in a stable order."""
+    found: list[tuple[Kind, Path]] = []
+    for kind, folder in (("claim", settings.claims_dir), ("source", settings.sources_dir)):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.md")):
+            relative = path.relative_to(folder).parts
+            if any(part.startswith(".") for part in relative):
+                continue
+            found.append((kind, path))  # type: ignore[arg-type]
+    return found
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_file(kind: Kind, path: Path, root: Path) -> tuple[Record | None, list[Finding], str | None]:
+    """Read and validate one file: its record (or None), its findings, and its id if known."""
+    shown = _display(path, root)
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+            raise FrontmatterError("KB001", "symbolic link points outside the knowledge base")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise FrontmatterError("KB001", f"file is over the limit of {MAX_FILE_BYTES:,} bytes")
+        document = read_frontmatter(decode(path.read_bytes()))
+    except FrontmatterError as exc:
+        return None, [Finding(exc.code, exc.message, shown, exc.line, exc.column)], None
+    except OSError as exc:
+        return None, [Finding("KB001", f"cannot read the file: {exc.strerror or exc}", shown)], None
+    raw_id = document.data.get("id")
+    id_ = raw_id if isinstance(raw_id, str) else None
+    subject = {"claim_id" if kind == "claim" else "source_id": id_}
+    findings = _id_findings(document, path, shown, subject)
+    model_class: type[BaseModel] = Claim if kind == "claim" else Source
+    try:
+        model = model_class.model_validate(document.data)
+    except ValidationError as exc:
+        findings += [_schema_finding(error, document, shown, kind, subject) for error in exc.errors()]
+        return None, findings, id_
+    return Record(kind, shown, model, document), findings, id_  # type: ignore[arg-type]
+
+
+def _id_findings(document: Document, path: Path, shown: str, subject: dict) -> list[Finding]:
+    raw_id = document.data.get("id")
+    if not isinstance(raw_id, str):
+        return []
+    line, column = document.positions.get(("id",), Position(2, 1))
+    if len(raw_id) > ID_MAX_LENGTH or not ID_PATTERN.match(raw_id):
+        why = "longer than 100 characters" if len(raw_id) > ID_MAX_LENGTH else "not lower-case letters, digits and single hyphens"
+        return [Finding("KB007", f"invalid id `{raw_id}`: {why}", shown, line, column, **subject)]
+    if raw_id != path.stem:
+        return [Finding("KB006", f"id `{raw_id}` does not match the file name `{path.name}` (expected `{path.stem}`)", shown, line, column, **subject)]
+    return []
+
+
+_NESTED: dict[str, type[BaseModel]] = {
+    "evidence": Evidence,
+    "contradicts": Contradiction,
+    "derived_from": DerivedFrom,
+    "resolves": Resolution,
+    "verdict": Verdict,
+}
+
+
+def _field_path(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _schema_finding(error: dict, document: Document, shown: str, kind: Kind, subject: dict) -> Finding:
+    loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-")))
+    kind_of_error = error["type"]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind_of_error == "extra_forbidden":
+        owner = _NESTED.get(str(loc[0]), Claim if kind == "claim" else Source) if len(loc) > 1 else (Claim if kind == "claim" else Source)
+        hint = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1, cutoff=0.6)
+        message = f"unknown field `{_field_path(loc)}`" + (f" (did you mean `{hint[0]}`?)" if hint else "")
+        line, column = _locate(document.key_positions, loc)
+    elif kind_of_error == "missing":
+        message = f"missing required field `{_field_path(loc)}`"
+        line, column = _locate(document.positions, loc[:-1]) if len(loc) > 1 else Position(1, 1)
+    else:
+        if not loc and "value" in message:
+            loc = ("value",)
+        if kind_of_error.endswith("_type") and "input" in error:
+            message = f"{message}, got {_describe_input(error['input'])}"
+        message = f"`{_field_path(loc)}`: {message}" if loc else message
+        line, column = _locate(document.positions, loc)
+    return Finding("KB004", message, shown, line, column, **subject)
+
+
+def _describe_input(value: object) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text {shown!r}"
+    return {list: "a list", dict: "a mapping", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def load_corpus(settings: Settings) -> Corpus:
+    """Load every claim and source of the knowledge base described by ``settings``."""
+    corpus = Corpus(settings)
+    seen: dict[str, str] = {}
+    for kind, path in collect_files(settings):
+        record, findings, id_ = load_file(kind, path, settings.root)
+        corpus.findings.extend(findings)
+        if id_ is not None and id_ in seen and (record is not None or id_ not in corpus.broken_ids):
+            line, column = record.position("id") if record else Position(2, 1)
+            subject = {"claim_id" if kind == "claim" else "source_id": id_}
+            corpus.findings.append(
+                Finding("KB005", f"duplicate id `{id_}`: also used by {seen[id_]}", _display(path, settings.root), line, column, **subject)
+            )
+            continue
+        if id_ is not None:
+            seen[id_] = _display(path, settings.root)
+        if record is None:
+            if id_ is not None:
+                corpus.broken_ids.add(id_)
+            continue
+        (corpus.claims if kind == "claim" else corpus.sources)[record.id] = record
+    return corpus

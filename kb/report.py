@@ -1,0 +1,175 @@
+"""Render findings: ``concise``, ``full``, ``json``, ``github`` and ``sarif`` (2.1.0).
+
+The formats follow ruff and flake8 (``path:line:col: CODE message``), GitHub workflow
+commands, and GitHub's minimum for SARIF uploads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from kb import __version__
+from kb.findings import Finding
+from kb.rules import RULES
+
+__all__ = ["FORMATS", "render", "summary"]
+
+FORMATS = ("concise", "full", "json", "github", "sarif")
+_INFO_URI = "https://github.com/kb-project/kb#rules"
+
+
+def render(findings: list[Finding], fmt: str, root: Path | None = None) -> str:
+    """The findings in the given format, ending with a newline (or empty)."""
+    if fmt == "json":
+        return json.dumps([_as_dict(f) for f in findings], ensure_ascii=False, indent=2) + "\n"
+    if fmt == "sarif":
+        return json.dumps(_sarif(findings), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "github":
+        return "".join(_github(f) + "\n" for f in findings)
+    lines = []
+    for finding in findings:
+        lines.append(_concise(finding))
+        if fmt == "full":
+            lines.extend(_excerpt(finding, root))
+    lines.append(summary(findings))
+    return "\n".join(lines) + "\n"
+
+
+def _concise(finding: Finding) -> str:
+    text = f"{finding.path}:{finding.line}:{finding.column}: {finding.code} [{finding.severity}] {finding.message}"
+    if finding.acknowledged:
+        text += f" [acknowledged: {finding.acknowledgement}]"
+    return text
+
+
+def summary(findings: list[Finding]) -> str:
+    """One closing line, as ruff prints it.
+
+    >>> summary([])
+    'All checks passed.'
+    """
+    if not findings:
+        return "All checks passed."
+    counts = Counter(f.severity for f in findings if not f.acknowledged)
+    parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}" for s in ("error", "warning", "info") if counts[s]]
+    acknowledged = sum(f.acknowledged for f in findings)
+    if acknowledged:
+        parts.append(f"{acknowledged} acknowledged")
+    noun = "finding" if len(findings) == 1 else "findings"
+    return f"Found {len(findings)} {noun} ({', '.join(parts)})."
+
+
+def _excerpt(finding: Finding, root: Path | None) -> list[str]:
+    try:
+        text = ((root or Path(".")) / finding.path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    out = []
+    width = len(str(min(len(text), finding.line + 1)))
+    for number in range(max(1, finding.line - 1), min(len(text), finding.line + 1) + 1):
+        out.append(f"  {number:>{width}} | {text[number - 1]}")
+        if number == finding.line:
+            out.append(f"  {'':>{width}} | {' ' * (finding.column - 1)}^")
+    rule = RULES[finding.code]
+    out.append(f"  = help: {rule.fix}  (kb rule {finding.code})")
+    out.append("")
+    return out
+
+
+def _as_dict(finding: Finding) -> dict:
+    return {
+        "code": finding.code,
+        "name": finding.name,
+        "severity": finding.severity,
+        "acknowledged": finding.acknowledged,
+        "acknowledgement": finding.acknowledgement,
+        "message": finding.message,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "claim_id": finding.claim_id,
+        "source_id": finding.source_id,
+        "other_claim_id": finding.other_claim_id,
+        "id": finding.id,
+    }
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _github(finding: Finding) -> str:
+    level = {"error": "error", "warning": "warning"}.get(finding.severity, "notice")
+    message = finding.message
+    if finding.acknowledged:
+        level, message = "notice", f"{message} [acknowledged: {finding.acknowledgement}]"
+    props = ",".join(
+        f"{key}={_escape_property(str(value))}"
+        for key, value in (("file", finding.path), ("line", finding.line), ("col", finding.column),
+                           ("title", f"{finding.code} {finding.name}"))  # fmt: skip
+    )
+    return f"::{level} {props}::{_escape_data(message)}"
+
+
+def _sarif(findings: list[Finding]) -> dict:
+    rules = [
+        {
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary.split(". ")[0].rstrip(".") + "."},
+            "fullDescription": {"text": rule.summary},
+            "help": {"text": f"{rule.why}\n\nHow to fix: {rule.fix}"},
+            "helpUri": _INFO_URI,
+            "defaultConfiguration": {"level": _sarif_level(rule.severity)},
+        }
+        for rule in RULES.values()
+    ]
+    index = {code: i for i, code in enumerate(RULES)}
+    results = []
+    for finding in findings:
+        result = {
+            "ruleId": finding.code,
+            "ruleIndex": index[finding.code],
+            "level": _sarif_level(finding.severity),
+            "message": {"text": finding.message},
+            "locations": [_location(finding.path, finding.line, finding.column)],
+            "partialFingerprints": {"kbFinding/v1": finding.id},
+        }
+        if finding.related:
+            result["relatedLocations"] = [
+                {**_location(path, line, column), "id": i, "message": {"text": text}}
+                for i, (path, line, column, text) in enumerate(finding.related)
+            ]
+        if finding.acknowledged:
+            result["suppressions"] = [{"kind": "inSource", "justification": finding.acknowledgement or ""}]
+        results.append(result)
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "kb", "version": __version__, "informationUri": _INFO_URI, "rules": rules}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def _sarif_level(severity: str) -> str:
+    return {"error": "error", "warning": "warning"}.get(severity, "note")
+
+
+def _location(path: str, line: int, column: int) -> dict:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": line, "startColumn": column},
+        }
+    }

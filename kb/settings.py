@@ -1,0 +1,130 @@
+"""Settings: ``[tool.kb]`` in pyproject.toml, or ``kb.toml`` at the knowledge base root.
+
+When ``kb.toml`` exists it is used instead of pyproject.toml. ``KB_SNAPSHOTS`` (folders
+separated by ``os.pathsep``) overrides ``snapshots``. Every key has a default, so an empty
+folder with a ``claims/`` directory is a valid knowledge base.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["Entity", "MetricSettings", "Relation", "Settings", "SettingsError", "find_root", "load_settings"]
+
+SEVERITIES = ("error", "warning", "info", "off")
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class MetricSettings(_Config):
+    unit: str | None = Field(None, description="The metric's unit; a claim in another unit is KB302.")
+    tolerance: Annotated[float, Field(ge=0, le=10)] = Field(
+        0.05, description="Relative tolerance when comparing two figures of this metric."
+    )
+
+
+class Relation(_Config):
+    left: str = Field(description="Metric on the left: left = factor × right.")
+    right: str = Field(description="Metric on the right.")
+    factor: float = Field(description="left = factor × right, for claims of the same subject and period.")
+
+
+class Entity(_Config):
+    name: str = Field(description="The entity's canonical name.")
+    aliases: list[str] = Field(default_factory=list, description="Other spellings that resolve to it.")
+
+
+class Settings(_Config):
+    root: Path = Field(Path("."), description="The knowledge base root (set by the loader).")
+    claims: str = Field("claims", description="Folder of claim files, relative to the root.")
+    sources: str = Field("sources", description="Folder of source files, relative to the root.")
+    database: str = Field("kb.db", description="The SQLite database `kb build` writes.")
+    snapshots: list[str] = Field(default_factory=list, description="Archive folders for quote checks.")
+    today: date | None = Field(None, description="Fixed date for time rules; else the current date.")
+    base_url: str | None = Field(None, description="Base URL of the published site, for citation URLs.")
+    rules: dict[str, Literal[SEVERITIES]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="Rule code or name -> error, warning, info or off."
+    )
+    metrics: dict[str, MetricSettings] = Field(default_factory=dict, description="Per-metric unit and tolerance.")
+    relations: list[Relation] = Field(default_factory=list, description="Metric relations, e.g. annualized = 12 × monthly.")
+    entities: dict[str, Entity] = Field(default_factory=dict, description="Entities by id, with aliases.")
+
+    @property
+    def claims_dir(self) -> Path:
+        return self.root / self.claims
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.root / self.sources
+
+    @property
+    def database_path(self) -> Path:
+        return self.root / self.database
+
+    @property
+    def snapshot_dirs(self) -> list[Path]:
+        return [(self.root / folder) for folder in self.snapshots]
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder upward with a kb.toml, a pyproject.toml with [tool.kb], or claims/."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "kb.toml").is_file() or (folder / "claims").is_dir():
+            return folder
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.kb" in pyproject.read_text(encoding="utf-8", errors="replace"):
+            return folder
+    return here
+
+
+def _read_table(root: Path) -> tuple[dict, str]:
+    kb_toml, pyproject = root / "kb.toml", root / "pyproject.toml"
+    try:
+        if kb_toml.is_file():
+            return tomllib.loads(kb_toml.read_text(encoding="utf-8")), "kb.toml"
+        if pyproject.is_file():
+            return tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("kb", {}), "pyproject.toml"
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        name = "kb.toml" if kb_toml.is_file() else "pyproject.toml"
+        raise SettingsError(f"{name}: cannot read the settings: {exc}") from None
+    return {}, "defaults"
+
+
+def load_settings(root: Path, **overrides: object) -> Settings:
+    """Read the settings of the knowledge base at ``root``; ``overrides`` win."""
+    table, origin = _read_table(root)
+    table = {**table, **{k: v for k, v in overrides.items() if v is not None}}
+    if env := os.environ.get("KB_SNAPSHOTS"):
+        table["snapshots"] = [p for p in env.split(os.pathsep) if p]
+    try:
+        return Settings.model_validate({**table, "root": root}, strict=False)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, origin)) from None
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    prefix = "[tool.kb]" if origin == "pyproject.toml" else ""
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            fields = list(Settings.model_fields)
+            hint = difflib.get_close_matches(str(error["loc"][-1]), fields, n=1)
+            message = "unknown setting" + (f" (did you mean `{hint[0]}`?)" if hint else "")
+        lines.append(f"{origin}: {prefix}{'.' if prefix else ''}{where}: {message}")
+    return "\n".join(lines)
