@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-kb
 # In CI the seed archive (../shared/seeds) is present: every quote must be verified there.
 REQUIRE_SNAPSHOTS := $(if $(CI),--require-snapshots,)
 
-.PHONY: install build serve check test bench lock clean
+.PHONY: install build serve check test bench lock docs clean
 
 install: $(STAMP)
 
@@ -33,6 +33,9 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/bench.py
+
+docs: install
+	$(BIN)/python scripts/update_readme.py
 
 lock: install
 	(head -n 2 constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable) > constraints.new && mv constraints.new constraints.txt

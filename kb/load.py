@@ -120,7 +120,7 @@ def load_file(kind: Kind, path: Path, root: Path) -> tuple[Record | None, list[F
         model = model_class.model_validate(document.data)
     except ValidationError as exc:
         findings += [_schema_finding(error, document, shown, kind, subject) for error in exc.errors()]
-        return None, findings, id_
+        return None, sorted(findings, key=Finding.sort_key), id_
     return Record(kind, shown, model, document), findings, id_  # type: ignore[arg-type]
 
 

@@ -148,7 +148,7 @@ _RULE_LIST = [
        "A value range has low > high, or a period interval ends before it starts.",
        "An inverted range matches nothing and breaks every comparison.",
        "value: [5 billion, 4 billion]",
-       "Swap the bounds."),
+       "Swap the bounds (or the start and end of the period)."),
     _R("KB401", "overdue-prediction", "warning",
        "A projection or prediction whose period has ended, and no claim resolves it.",
        "The knowledge base keeps a track record per claimant; an overdue forecast is an unscored one.",
@@ -179,7 +179,7 @@ _RULE_LIST = [
        "An `acknowledge` entry names a rule that reports nothing on this claim or source, or no known rule.",
        "Stale acknowledgements hide future findings and mislead readers about what was reviewed.",
        "acknowledge: {KB303: 'seed arithmetic'} on a claim whose arithmetic now holds.",
-       "Remove the entry."),
+       "Remove the entry, or correct the rule code it names."),
 ]  # fmt: skip
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}

@@ -22,17 +22,17 @@ from kb.settings import Settings
 
 __all__ = ["PUBLIC_SETTINGS", "datasette_command", "metadata", "serve"]
 
-COMMON_SETTINGS = {"suggest_facets": "off", "facet_time_limit_ms": "500", "sql_time_limit_ms": "2000"}
+COMMON_SETTINGS: dict[str, bool | int] = {"suggest_facets": False, "facet_time_limit_ms": 500, "sql_time_limit_ms": 2000}
 # A public instance: no arbitrary SQL (canned queries and full-text search still work),
 # no download of the whole file, no CSV streaming, tight time and row limits.
-PUBLIC_SETTINGS = {
+PUBLIC_SETTINGS: dict[str, bool | int] = {
     **COMMON_SETTINGS,
-    "default_allow_sql": "off",
-    "allow_download": "off",
-    "allow_csv_stream": "off",
-    "sql_time_limit_ms": "1000",
-    "max_returned_rows": "1000",
-    "facet_time_limit_ms": "200",
+    "default_allow_sql": False,
+    "allow_download": False,
+    "allow_csv_stream": False,
+    "sql_time_limit_ms": 1000,
+    "max_returned_rows": 1000,
+    "facet_time_limit_ms": 200,
 }
 
 
@@ -49,7 +49,8 @@ def datasette_command(settings: Settings, metadata_path: Path, host: str, port: 
     command = [sys.executable, "-m", "datasette", "serve", "-i", str(settings.database_path),
                "--metadata", str(metadata_path), "--host", host, "--port", str(port)]  # fmt: skip
     for key, value in options.items():
-        command += ["--setting", key, value]
+        text = ("on" if value else "off") if isinstance(value, bool) else str(value)
+        command += ["--setting", key, text]
     return command
 
 

@@ -63,7 +63,7 @@ def parse_amount(raw: object) -> int | float:
         return _number(Decimal(str(raw))) if isinstance(raw, float) else raw
     text = raw.strip()
     sign = ""
-    if text[:1] in "+-":
+    if text[:1] and text[:1] in "+-":
         sign, text = text[0], text[1:].lstrip()
     text = _CURRENCY.sub("", text)
     match = _NUMBER.match(sign + text)

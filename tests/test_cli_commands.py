@@ -1,0 +1,81 @@
+"""`kb build`, `kb show`, `kb rule`, `kb schema`, `kb new`, `kb --version`."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from kb import __version__
+from kb.cli import main
+from kb.rules import RULES
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_version():
+    assert run("--version").output == f"kb, version {__version__}\n"
+
+
+def test_build(minimal):
+    result = run("build", "--root", str(minimal.root), "-o", str(minimal.root / "out.db"))
+    assert result.exit_code == 0
+    assert result.output.endswith("out.db: 1 claims, 1 sources, 1 findings (0 errors).\n")
+    assert (minimal.root / "out.db").is_file()
+
+
+def test_show_claim(minimal):
+    result = run("show", "--root", str(minimal.root), "openai-2024-net-loss")
+    assert result.output.splitlines()[:14] == [
+        "claim openai-2024-net-loss  (claims/openai/openai-2024-net-loss.md)",
+        "  OpenAI could lose $5 billion in 2024.",
+        "",
+        "  kind                projection",
+        "  status              supported",
+        "  independent origins 1",
+        "  subject             OpenAI",
+        "  metric              net_loss",
+        "  value               5 billion USD",
+        "  period              2024",
+        "  claimant            The Outlet",
+        "  stated              2024-07-24",
+        "",
+        "Evidence:",
+    ]
+    assert "Cite as: [@claim:openai-2024-net-loss]" in result.output
+
+
+def test_show_unknown(minimal):
+    result = run("show", "--root", str(minimal.root), "openai-2024-net-los")
+    assert (result.exit_code, result.stderr) == (2, "kb: error: no claim or source `openai-2024-net-los` (did you mean `openai-2024-net-loss`?)\n")
+
+
+def test_rule_docs():
+    output = run("rule", "KB301").output
+    assert output.startswith("# numeric-conflict (KB301)\n\nDefault severity: warning\n")
+    for section in ("## What it does", "## Why is this bad?", "## Example", "## How to fix"):
+        assert section in output
+    assert run("rule", "numeric-conflict").output == output
+    assert len(run("rule", "--all").output.splitlines()) == len(RULES)
+    assert run("rule", "KB999").exit_code == 2
+
+
+def test_schema():
+    schemas = json.loads(run("schema").output)
+    assert set(schemas) == {"claim", "source"}
+    assert schemas["claim"]["additionalProperties"] is False
+    assert "description" in schemas["claim"]["properties"]["value"]
+    assert set(schemas["claim"]["required"]) == {"id", "statement", "kind"}
+
+
+def test_new_writes_valid_skeletons(kb):
+    assert run("new", "--root", str(kb.root), "claim", "openai-2025-revenue", "--subject", "OpenAI").output == (
+        "Wrote claims/openai/openai-2025-revenue.md\n"
+    )
+    assert run("new", "--root", str(kb.root), "source", "reuters-2025-x", "--publisher", "Reuters").exit_code == 0
+    codes = sorted(f.code for f in kb.analyse().findings)
+    assert codes == ["KB103", "KB201"]  # valid, just not yet linked
+    assert run("new", "--root", str(kb.root), "claim", "openai-2025-revenue", "--subject", "OpenAI").exit_code == 2
+    assert run("new", "--root", str(kb.root), "claim", "Bad_Id").exit_code == 2

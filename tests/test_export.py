@@ -1,0 +1,130 @@
+"""The SQLite build: tables, columns, keys, search, views, determinism, atomicity."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from unittest import mock
+
+import pytest
+import sqlite_utils
+
+from kb.export import BuildError, build_database, is_stale
+
+REQUIRED = {
+    "claims": "id statement kind subject entity_id metric value value_low value_high unit period period_start "
+              "period_end approximate claimant stated status independent_origins verdict tags body path",
+    "sources": "id title type publisher authors url language published translation_of body path",
+    "evidence": "id claim_id source_id via stance quote locator origin_id",
+    "claim_links": "id from_claim to_claim relation origin note outcome",
+    "source_links": "source_id target_id relation",
+    "entities": "id name aliases",
+    "findings": "id code name severity acknowledged message path line column claim_id source_id",
+    "kb_build": "kb_version schema_version built_at git_commit",
+}  # fmt: skip
+
+
+@pytest.fixture
+def built(kb):
+    kb.source()
+    kb.source("translation", extra="translation_of: outlet-report\ncites: [outlet-report]\n")
+    kb.claim()
+    kb.claim("openai-2024-net-loss-low", extra="  - source: translation\n    quote: \"亏损50亿美元\"\n    via: outlet-report\n"
+             "contradicts: [{claim: openai-2024-net-loss, note: differs}]\ntags: [losses]\n")  # fmt: skip
+    path = build_database(kb.analyse())
+    return kb, sqlite_utils.Database(path)
+
+
+def test_tables_and_columns(built):
+    _, db = built
+    for table, columns in REQUIRED.items():
+        assert set(columns.split()) <= set(db[table].columns_dict), table
+    assert db["claims"].pks == ["id"]
+    assert db.execute("pragma foreign_key_check").fetchall() == []
+    fks = {(fk.column, fk.other_table) for fk in db["evidence"].foreign_keys}
+    assert {("claim_id", "claims"), ("source_id", "sources"), ("via", "sources"), ("origin_id", "sources")} <= fks
+
+
+def test_rows(built):
+    _, db = built
+    claim = db["claims"].get("openai-2024-net-loss-low")
+    assert (claim["value"], claim["unit"], claim["period_start"], claim["period_end"]) == (5e9, "USD", "2024-01-01", "2024-12-31")
+    assert (claim["status"], claim["independent_origins"], claim["tags"], claim["entity_id"]) == ("contested", 1, '["losses"]', "openai")
+    evidence = list(db["evidence"].rows_where("claim_id = ?", ["openai-2024-net-loss-low"], order_by="position"))
+    assert [(e["id"], e["source_id"], e["origin_id"]) for e in evidence] == [
+        ("openai-2024-net-loss-low-e1", "outlet-report", "outlet-report"),
+        ("openai-2024-net-loss-low-e2", "translation", "outlet-report"),
+    ]
+    links = [(r["from_claim"], r["to_claim"], r["relation"], r["origin"]) for r in db["claim_links"].rows]
+    assert links == [("openai-2024-net-loss-low", "openai-2024-net-loss", "contradicts", "declared")]
+    assert sorted((r["relation"]) for r in db["source_links"].rows) == ["cites", "translation_of"]
+    assert db["kb_build"].count == 1
+
+
+def test_full_text_search_finds_chinese_and_english(built):
+    _, db = built
+    assert [r["id"] for r in db["evidence"].search("50亿美元")] == ["openai-2024-net-loss-low-e2"]
+    assert len(list(db["claims"].search("losing"))) == 2  # porter stemming: lose / losing
+
+
+def test_views(built):
+    _, db = built
+    row = next(db["contradictions"].rows)
+    assert (row["claim"], row["other"], row["claim_value"], row["other_value"]) == ("openai-2024-net-loss-low", "openai-2024-net-loss", 5e9, 5e9)
+    assert db["track_record"].count == 1 and db["metric_timeline"].count == 3
+    assert next(db["origins"].rows)["origin_id"] == "outlet-report"
+
+
+def test_deterministic(kb):
+    kb.source()
+    kb.claim()
+    first = build_database(kb.analyse(), kb.root / "a.db")
+    second = build_database(kb.analyse(), kb.root / "b.db")
+
+    def dump(path):
+        conn = sqlite3.connect(path)
+        rows = [r for t in ("claims", "evidence", "claim_links", "findings") for r in conn.execute(f"select * from {t} order by 1")]
+        return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+    assert dump(first) == dump(second)
+
+
+def test_failed_build_leaves_previous_database(kb):
+    kb.source()
+    kb.claim()
+    path = build_database(kb.analyse())
+    before = path.read_bytes()
+    with mock.patch("kb.export._create_views", side_effect=sqlite3.OperationalError("disk I/O error")):
+        with pytest.raises(BuildError, match="disk I/O error"):
+            build_database(kb.analyse())
+    assert path.read_bytes() == before
+    assert [p.name for p in kb.root.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_stale_temp_files_are_swept(kb):
+    kb.claim(text="---\nid: x\nstatement: s\nkind: opinion\n---\n", folder="a")
+    (kb.root / ".kb.db.999.tmp").write_text("left by a killed build")
+    build_database(kb.analyse())
+    assert not (kb.root / ".kb.db.999.tmp").exists()
+
+
+def test_staleness(kb):
+    kb.claim(text="---\nid: x\nstatement: s\nkind: opinion\n---\n", folder="a")
+    settings = kb.analyse().settings
+    assert is_stale(settings)
+    build_database(kb.analyse())
+    assert not is_stale(settings)
+    kb.claim(text="---\nid: x\nstatement: t\nkind: opinion\n---\n", folder="a")
+    assert is_stale(settings)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_read_only_folder(kb):
+    kb.claim(text="---\nid: x\nstatement: s\nkind: opinion\n---\n", folder="a")
+    kb.root.chmod(0o500)
+    try:
+        with pytest.raises(BuildError, match="cannot write"):
+            build_database(kb.analyse())
+    finally:
+        kb.root.chmod(0o700)

@@ -1,0 +1,90 @@
+"""Loading files into models: schema errors located at the field, ids, duplicates."""
+
+from __future__ import annotations
+
+from kb.load import load_corpus
+from kb.settings import load_settings
+
+
+def findings(kb):
+    corpus = load_corpus(load_settings(kb.root))
+    return corpus, [(f.path, f.line, f.column, f.code, f.message) for f in corpus.findings]
+
+
+def test_clean_files_load(minimal):
+    corpus, found = findings(minimal)
+    assert found == []
+    claim = corpus.claims["openai-2024-net-loss"].model
+    assert claim.value.value == 5_000_000_000 and claim.period.text == "2024" and claim.stated.text == "2024-07-24"
+    assert corpus.sources["outlet-report"].model.published.text == "2024-07-24"
+
+
+def test_misspelt_field_points_at_its_line(kb):
+    kb.source()
+    kb.claim(extra="vaule: 3\n")
+    _, found = findings(kb)
+    assert found == [("claims/openai/openai-2024-net-loss.md", 15, 1, "KB004", "unknown field `vaule` (did you mean `value`?)")]
+
+
+def test_nested_unknown_field_and_wrong_types(kb):
+    kb.source()
+    text = (kb.root / "claims").joinpath("x.md")
+    kb.write("claims/openai/x.md", "---\nid: x\nstatement: s\nkind: guess\napproximate: 'yes'\nvalue: 5 bilion\n"
+             "metric: net_loss\nunit: USD\nstated: 2024-02-30\nevidence:\n  - source: outlet-report\n    qoute: a\n---\n")  # fmt: skip
+    _, found = findings(kb)
+    assert found == [
+        ("claims/openai/x.md", 4, 7, "KB004", "`kind`: Input should be 'fact', 'estimate', 'projection', 'prediction' or 'opinion'"),
+        ("claims/openai/x.md", 5, 14, "KB004", "`approximate`: Input should be a valid boolean, got the text 'yes'"),
+        ("claims/openai/x.md", 6, 8, "KB004", "`value`: unknown magnitude word 'bilion' in '5 bilion' (did you mean 'billion'?)"),
+        ("claims/openai/x.md", 9, 9, "KB004", "`stated`: '2024-02-30' is not a real date: day is out of range for month"),
+        ("claims/openai/x.md", 12, 5, "KB004", "unknown field `evidence[0].qoute` (did you mean `quote`?)"),
+    ]
+    assert not text.exists()
+
+
+def test_strict_types(kb):
+    kb.source()
+    kb.write("claims/a/x.md", "---\nid: x\nstatement: 5\nkind: fact\ntags: NO\n---\n")
+    _, found = findings(kb)
+    assert [(f[1], f[4]) for f in found] == [
+        (3, "`statement`: Input should be a valid string, got the number 5"),
+        (5, "`tags`: Input should be a valid list, got the text 'NO'"),
+    ]
+
+
+def test_missing_fields_and_value_without_unit(kb):
+    kb.write("claims/a/x.md", "---\nid: x\nkind: fact\nvalue: 5\nmetric: revenue\n---\n")
+    _, found = findings(kb)
+    assert [(f[1], f[4]) for f in found] == [(1, "missing required field `statement`")]
+    kb.write("claims/a/x.md", "---\nid: x\nstatement: s\nkind: fact\nvalue: 5\nmetric: revenue\n---\n")
+    _, found = findings(kb)
+    assert [(f[1], f[4]) for f in found] == [(5, "`value`: a claim with a value needs a `unit`")]
+
+
+def test_ids(kb):
+    kb.source()
+    kb.claim("Bad_Id", folder="a")
+    kb.claim("right-name", folder="a", text="---\nid: wrong-name\nstatement: s\nkind: fact\n---\n")
+    kb.claim("outlet-report", folder="a", text="---\nid: outlet-report\nstatement: s\nkind: fact\n---\n")
+    corpus, found = findings(kb)
+    assert [(f[0], f[3]) for f in found] == [
+        ("claims/a/Bad_Id.md", "KB007"),
+        ("claims/a/right-name.md", "KB006"),
+        ("sources/outlet/outlet-report.md", "KB005"),
+    ]
+    assert "also used by claims/a/outlet-report.md" in found[2][4]
+
+
+def test_unreadable_and_hidden_files(kb):
+    (kb.root / "claims" / "bin.md").write_bytes(b"---\nid: bin\x00\n---\n")
+    (kb.root / "claims" / ".draft.md").write_text("not even frontmatter")
+    _, found = findings(kb)
+    assert found == [("claims/bin.md", 2, 1, "KB001", "file contains a NUL byte: is it a binary file?")]
+
+
+def test_symlink_outside_is_refused(kb, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside") / "secret.md"
+    outside.write_text("---\nid: secret\n---\n")
+    (kb.root / "claims" / "secret.md").symlink_to(outside)
+    _, found = findings(kb)
+    assert [f[3:] for f in found] == [("KB001", "symbolic link points outside the knowledge base")]

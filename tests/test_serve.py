@@ -1,0 +1,82 @@
+"""Datasette serving the built database: JSON, metadata, plugin, public hardening."""
+
+from __future__ import annotations
+
+import pytest
+from datasette.app import Datasette
+
+from kb.export import build_database
+from kb.serve import COMMON_SETTINGS, PUBLIC_SETTINGS, datasette_command, metadata
+
+
+@pytest.fixture
+def database(kb):
+    kb.source()
+    kb.claim(extra="contradicts: [other]\n")
+    kb.write("claims/openai/other.md", "---\nid: other\nstatement: s\nkind: fact\nevidence: [{source: outlet-report}]\n---\n"
+             "Body with <script>alert(1)</script> and **bold**.\n")  # fmt: skip
+    analysis = kb.analyse()
+    return analysis.settings, build_database(analysis)
+
+
+def datasette(settings, path, public=False):
+    options = PUBLIC_SETTINGS if public else COMMON_SETTINGS
+    return Datasette([], immutables=[str(path)], metadata=metadata(settings), settings=options)
+
+
+async def test_claim_as_json(database):
+    ds = datasette(*database)
+    response = await ds.client.get("/kb/claims/openai-2024-net-loss.json?_shape=objects")
+    assert response.status_code == 200
+    [row] = response.json()["rows"]
+    assert (row["value"], row["unit"], row["status"], row["period"]) == (5e9, "USD", "contested", "2024")
+
+
+async def test_table_has_descriptions_and_facets(database):
+    ds = datasette(*database)
+    data = (await ds.client.get("/kb/claims.json?_extra=facet_results")).json()
+    assert set(data["facet_results"]) == {"subject", "metric", "kind", "status"}
+    html = (await ds.client.get("/kb/claims")).text
+    assert "Figures are in base units" in html
+
+
+async def test_row_page_links_evidence_and_contradictions(database):
+    ds = datasette(*database)
+    html = (await ds.client.get("/kb/claims/openai-2024-net-loss")).text
+    assert "/kb/evidence?claim_id=openai-2024-net-loss" in html
+    assert "/kb/claim_links?from_claim=openai-2024-net-loss" in html
+
+
+async def test_body_html_is_safe(database):
+    ds = datasette(*database)
+    html = (await ds.client.get("/kb/claims/other")).text
+    assert "<strong>bold</strong>" in html
+    assert "<script>alert(1)</script>" not in html
+
+
+async def test_short_citation_url(database):
+    ds = datasette(*database)
+    response = await ds.client.get("/c/other")
+    assert (response.status_code, response.headers["location"]) == (302, "/kb/claims/other")
+
+
+async def test_canned_queries_and_views(database):
+    ds = datasette(*database, public=True)
+    rows = (await ds.client.get("/kb/figures.json?metric=net_loss&entity=&_shape=array")).json()
+    assert [r["id"] for r in rows] == ["openai-2024-net-loss"]
+    rows = (await ds.client.get("/kb/contradictions.json?_shape=array")).json()
+    assert [(r["claim"], r["other"]) for r in rows] == [("openai-2024-net-loss", "other")]
+
+
+async def test_public_instance_is_hardened(database):
+    ds = datasette(*database, public=True)
+    assert (await ds.client.get("/kb.json?sql=select+1")).status_code == 403
+    assert (await ds.client.get("/kb.db")).status_code == 403
+    assert (await ds.client.get("/kb/claims.json?_search=OpenAI")).status_code == 200
+
+
+def test_command_line(database):
+    settings, path = database
+    command = datasette_command(settings, path.with_name("m.json"), "127.0.0.1", 8001, public=True)
+    assert command[1:6] == ["-m", "datasette", "serve", "-i", str(path)]
+    assert "default_allow_sql" in command and "--port" in command
