@@ -6,7 +6,9 @@ Registered through the ``datasette`` entry point, the same mechanism any plugin 
 from __future__ import annotations
 
 import sqlite3
+from importlib import resources
 
+import yaml
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
@@ -20,6 +22,26 @@ def render_cell(value, column, table, database, datasette):
     if column == "body_html" and isinstance(value, str):
         return Markup(value)
     return None
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [datasette.urls.path("/-/kb.css")]
+
+
+def _row_labels() -> str:
+    """CSS labels for the cells of a row page: Datasette 0.65 gives them only a class."""
+    text = resources.files("kb").joinpath("datasette/metadata.yaml").read_text(encoding="utf-8")
+    tables = yaml.safe_load(text)["databases"]["kb"]["tables"]
+    columns = sorted({column for table in tables.values() for column in table.get("columns", {})})
+    return "\n".join(f'body.row .rows-and-columns td.col-{c}:before {{ content: "{c}"; }}' for c in columns)
+
+
+def _stylesheet():
+    # Served by a route of our own: Datasette's static-plugins folder detection does not see
+    # the package of an editable install. Nothing is loaded from a CDN.
+    css = resources.files("kb").joinpath("static/kb.css").read_text(encoding="utf-8") + "\n" + _row_labels() + "\n"
+    return Response(css, content_type="text/css; charset=utf-8", headers={"cache-control": "max-age=300"})
 
 
 @hookimpl
@@ -37,4 +59,7 @@ def _claim_redirect(request, datasette):
 @hookimpl
 def register_routes():
     # /c/ID: a short, stable URL to cite a claim by.
-    return [(r"^/c/(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)$", _claim_redirect)]
+    return [
+        (r"^/c/(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)$", _claim_redirect),
+        (r"^/-/kb\.css$", _stylesheet),
+    ]

@@ -80,3 +80,12 @@ def test_command_line(database):
     command = datasette_command(settings, path.with_name("m.json"), "127.0.0.1", 8001, public=True)
     assert command[1:6] == ["-m", "datasette", "serve", "-i", str(path)]
     assert "default_allow_sql" in command and "--port" in command
+
+
+async def test_stylesheet_is_served_locally(database):
+    ds = datasette(*database)
+    html = (await ds.client.get("/kb/claims/other")).text
+    assert '<link rel="stylesheet" href="/-/kb.css">' in html
+    response = await ds.client.get("/-/kb.css")
+    assert response.status_code == 200 and "body.row" in response.text
+    assert "cdn" not in html.lower() and "https://" not in html.split("<body")[0]
