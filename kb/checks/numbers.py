@@ -89,9 +89,11 @@ def later_first(a: Record, b: Record) -> tuple[Record, Record]:
     return (a, b) if key(a) >= key(b) else (b, a)
 
 
-def interval(record: Record, tol: float) -> tuple[float, float]:
+def interval(record: Record, tol: float, convert: bool = True) -> tuple[float, float]:
+    """The claim's value as an interval, in its comparison unit (unless ``convert`` is off),
+    widened by the tolerance when the claim is approximate."""
     claim = record.model
-    factor = normal_unit(claim.unit)[1]
+    factor = normal_unit(claim.unit)[1] if convert else 1.0
     low, high = (bound * factor for bound in claim.value.bounds)
     if claim.approximate:
         low, high = low - abs(low) * tol, high + abs(high) * tol
@@ -99,12 +101,18 @@ def interval(record: Record, tol: float) -> tuple[float, float]:
 
 
 def gap(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """The relative distance between two intervals (0 when they overlap)."""
+    """The relative distance between two intervals: 0 when they overlap, else the distance
+    between their nearest bounds relative to the larger of those two bounds.
+
+    >>> gap((1, 2), (2, 3)), round(gap((4_400, 44_000), (400_000, 4_000_000)), 2), gap((95, 95), (100, 100))
+    (0.0, 0.89, 0.05)
+    """
     if a[0] <= b[1] and b[0] <= a[1]:
         return 0.0
-    distance = max(a[0], b[0]) - min(a[1], b[1])
-    scale = max(abs(a[0]), abs(a[1]), abs(b[0]), abs(b[1]))
-    return distance / scale if scale else 0.0
+    low, high = (a, b) if a[1] < b[0] else (b, a)
+    near_low, near_high = low[1], high[0]
+    scale = max(abs(near_low), abs(near_high))
+    return (near_high - near_low) / scale if scale else 0.0
 
 
 def ratio(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -118,15 +126,32 @@ def _kind_group(kind: str) -> str:
     return "forecast" if kind in ("projection", "prediction") else "actual" if kind in ("fact", "estimate") else kind
 
 
-def _comparable(a: Record, b: Record) -> bool:
-    x, y = a.model, b.model
-    if _kind_group(x.kind) != _kind_group(y.kind) or x.kind == "opinion":
-        return False
-    if x.period is None or y.period is None or normal_unit(x.unit)[0] != normal_unit(y.unit)[0]:
-        return False
-    if is_level(x.metric, normal_unit(x.unit)[0]):
-        return x.period.overlaps(y.period)
-    return (x.period.start, x.period.end) == (y.period.start, y.period.end)
+def _comparable_pairs(records: list[Record]) -> Iterator[tuple[Record, Record]]:
+    """The pairs of claims whose figures can be compared (see the module docstring).
+
+    Claims are bucketed by kind group, unit and, for flows, the exact period; levels are
+    swept in order of period start, so the work grows with the pairs that overlap, not with
+    the square of the group.
+    """
+    buckets: dict[tuple, list[Record]] = defaultdict(list)
+    for record in records:
+        claim = record.model
+        if claim.kind == "opinion":
+            continue
+        unit = normal_unit(claim.unit)[0]
+        level = is_level(claim.metric, unit)
+        period = None if level else (claim.period.start, claim.period.end)
+        buckets[(_kind_group(claim.kind), unit, level, period)].append(record)
+    for (_, _, level, _), items in buckets.items():
+        if not level:
+            yield from combinations(items, 2)
+            continue
+        items.sort(key=lambda r: (r.model.period.start, r.id))
+        for index, first in enumerate(items):
+            for second in items[index + 1 :]:
+                if second.model.period.start > first.model.period.end:
+                    break
+                yield first, second
 
 
 def _figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
@@ -149,8 +174,8 @@ def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
     """KB301 and KB304: figures for the same thing that disagree, or are 10× apart."""
     for (_, metric), records in _figures(ctx).items():
         tol = tolerance(ctx, metric)
-        for a, b in combinations(records, 2):
-            if not _comparable(a, b) or related(ctx, a.id, b.id):
+        for a, b in _comparable_pairs(records):
+            if related(ctx, a.id, b.id):
                 continue
             ia, ib = interval(a, tol), interval(b, tol)
             apart = gap(ia, ib)
@@ -251,8 +276,9 @@ def _relation_pair(ctx: CheckContext, relation, left: Record, right: Record) -> 
     if not same_period or _kind_group(x.kind) != _kind_group(y.kind) or related(ctx, left.id, right.id):
         return
     tol = tolerance(ctx, x.metric)
-    expected = tuple(bound * relation.factor for bound in interval(right, tol))
-    if gap(interval(left, tol), expected) <= tol:  # type: ignore[arg-type]
+    # A relation holds between the figures as written (annualized USD/year = 12 × USD/month).
+    expected = tuple(bound * relation.factor for bound in interval(right, tol, convert=False))
+    if gap(interval(left, tol, convert=False), expected) <= tol:  # type: ignore[arg-type]
         return
     here, other = later_first(left, right)
     message = (f"{relation.left} = {relation.factor:g} × {relation.right} does not hold for {x.period}: "

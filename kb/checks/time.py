@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kb.checks.context import CheckContext
-from kb.checks.numbers import entity_of
+from kb.checks.numbers import entity_of, is_level, normal_unit
 from kb.findings import Finding
 
 __all__ = ["check_anachronisms", "check_overdue_predictions"]
 
 
 def check_anachronisms(ctx: CheckContext) -> Iterator[Finding]:
-    """KB204: a source citing a later source; a fact about a period not over when stated."""
+    """KB204: a source citing a later source; a fact stated before its figure could be known."""
     sources = ctx.corpus.sources
     for record in sources.values():
         published = record.model.published
@@ -28,10 +28,15 @@ def check_anachronisms(ctx: CheckContext) -> Iterator[Finding]:
                 yield Finding("KB204", message, record.path, line, column, source_id=record.id)
     for record in ctx.corpus.claims.values():
         claim = record.model
-        if claim.kind == "fact" and claim.period and claim.stated and claim.period.end > claim.stated.end:
+        if claim.kind != "fact" or not claim.period or not claim.stated:
+            continue
+        # A flow (revenue, loss, cost) is known only once its period is over; a level (a valuation,
+        # a price, a count) or an event can be stated during its period, but not before it starts.
+        flow = bool(claim.metric and claim.unit) and not is_level(claim.metric, normal_unit(claim.unit)[0])
+        if (claim.period.end if flow else claim.period.start) > claim.stated.end:
             line, column = record.position("period")
-            message = (f"a fact about {claim.period}, which was not over when it was stated ({claim.stated}): "
-                       "a projection or an estimate?")  # fmt: skip
+            when = "was not over" if flow else "had not begun"
+            message = f"a fact about {claim.period}, which {when} when it was stated ({claim.stated}): a projection or an estimate?"
             yield Finding("KB204", message, record.path, line, column, claim_id=record.id)
 
 
