@@ -20,7 +20,7 @@ from kb import __version__
 from kb.analyse import Analysis, analyse_settings
 from kb.export import BuildError, build_database, is_stale
 from kb.models import ID_PATTERN, Claim, Source
-from kb.report import FORMATS, render
+from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
 from kb.settings import Settings, SettingsError, find_root, load_settings
 from kb.values import format_quantity
@@ -129,6 +129,10 @@ def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, today, 
         output_file.write_text(report, encoding="utf-8")
     else:
         click.echo(report, nl=False)
+    if (fmt or "concise") == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        # GitHub shows only 10 annotations of each level per step: the summary lists them all.
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary_file:
+            summary_file.write(render_step_summary(findings))
     failing = [f for f in findings if f.fails or (strict and f.severity == "warning" and not f.acknowledged)]
     if failing and not exit_zero:
         sys.exit(1)

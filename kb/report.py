@@ -14,7 +14,7 @@ from kb import __version__
 from kb.findings import Finding
 from kb.rules import RULES
 
-__all__ = ["FORMATS", "render", "summary"]
+__all__ = ["FORMATS", "render", "render_step_summary", "summary"]
 
 FORMATS = ("concise", "full", "json", "github", "sarif")
 _INFO_URI = "https://github.com/kb-project/kb#rules"
@@ -173,3 +173,14 @@ def _location(path: str, line: int, column: int) -> dict:
             "region": {"startLine": line, "startColumn": column},
         }
     }
+
+
+def render_step_summary(findings: list[Finding]) -> str:
+    """A Markdown table of the findings, for ``$GITHUB_STEP_SUMMARY``."""
+    lines = ["## kb check", "", summary(findings), ""]
+    if findings:
+        lines += ["| file | line | rule | severity | message |", "|---|---:|---|---|---|"]
+        for f in findings:
+            message = f.message.replace("|", "\\|") + (" *(acknowledged)*" if f.acknowledged else "")
+            lines.append(f"| `{f.path}` | {f.line} | {f.code} {f.name} | {f.severity} | {message} |")
+    return "\n".join(lines) + "\n"

@@ -119,3 +119,24 @@ def test_unused_acknowledgement(kb):
         "claims/openai/openai-2024-net-loss.md:15:28: KB901 [warning] acknowledgement of `KB303` matches no finding: remove it",
         "claims/openai/openai-2024-net-loss.md:15:42: KB901 [warning] acknowledgement of `KB777` names no known rule: remove it",
     ]
+
+
+def test_github_step_summary(minimal, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run("check", "--root", str(minimal.root), "--format", "github")
+    assert summary.read_text().splitlines() == [
+        "## kb check", "", "Found 1 finding (1 warning).", "",
+        "| file | line | rule | severity | message |", "|---|---:|---|---|---|",
+        "| `claims/openai/openai-2024-net-loss.md` | 9 | KB401 overdue-prediction | warning | "
+        "projection for 2024 has ended (2026-11-23) and no claim resolves it |",
+    ]  # fmt: skip
+
+
+def test_pre_commit_hook_runs_kb_check():
+    import yaml
+    from pathlib import Path
+
+    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    assert [h["entry"] for h in hooks] == ["kb check", "kb check --strict"]
+    assert all(h["pass_filenames"] is False for h in hooks)
