@@ -18,9 +18,10 @@ from pathlib import Path
 
 import yaml
 
+from kb.load import collect_files
 from kb.settings import Settings
 
-__all__ = ["PUBLIC_SETTINGS", "datasette_command", "metadata", "serve"]
+__all__ = ["PUBLIC_SETTINGS", "datasette_command", "metadata", "serve", "signature"]
 
 COMMON_SETTINGS: dict[str, bool | int] = {"suggest_facets": False, "facet_time_limit_ms": 500, "sql_time_limit_ms": 2000}
 # A public instance: no arbitrary SQL (canned queries and full-text search still work),
@@ -54,6 +55,21 @@ def datasette_command(settings: Settings, metadata_path: Path, host: str, port: 
     return command
 
 
+def signature(settings: Settings) -> tuple:
+    """A cheap fingerprint of the inputs (names, sizes, modification times): polled every
+    second; only when it changes does the content hash decide whether to rebuild."""
+    paths = [path for _, path in collect_files(settings)]
+    paths += [settings.root / name for name in ("kb.toml", "pyproject.toml")]
+    stats = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        stats.append((str(path), info.st_size, info.st_mtime_ns))
+    return tuple(stats)
+
+
 def serve(settings: Settings, host: str, port: int, public: bool, watch: bool,
           rebuild: Callable[[], bool], echo: Callable[[str], None]) -> int:  # fmt: skip
     """Run Datasette until interrupted; with ``watch``, rebuild and restart on change.
@@ -66,12 +82,17 @@ def serve(settings: Settings, host: str, port: int, public: bool, watch: bool,
         command = datasette_command(settings, metadata_path, host, port, public)
         echo(f"Serving {settings.database_path.name} on http://{host}:{port}/ (Ctrl-C to stop)")
         process = subprocess.Popen(command)
+        seen = signature(settings)
         try:
             while True:
                 try:
                     return process.wait(timeout=1.0 if watch else None)
                 except subprocess.TimeoutExpired:
                     pass
+                current = signature(settings)
+                if current == seen:
+                    continue
+                seen = current
                 if rebuild():
                     echo("Inputs changed: rebuilt; restarting Datasette")
                     process.terminate()

@@ -89,3 +89,46 @@ async def test_stylesheet_is_served_locally(database):
     response = await ds.client.get("/-/kb.css")
     assert response.status_code == 200 and "body.row" in response.text
     assert "cdn" not in html.lower() and "https://" not in html.split("<body")[0]
+
+
+def test_signature_changes_when_a_file_changes(kb):
+    from kb.serve import signature
+
+    kb.claim(text="---\nid: x\nstatement: s\nkind: opinion\n---\n", folder="a")
+    settings = kb.analyse().settings
+    before = signature(settings)
+    assert signature(settings) == before
+    kb.claim(text="---\nid: x\nstatement: longer\nkind: opinion\n---\n", folder="a")
+    assert signature(settings) != before
+
+
+def test_kb_serve_end_to_end(minimal):
+    """`kb serve` as a user runs it: builds, starts Datasette, answers JSON, stops cleanly."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-c", "from kb.cli import main; main()", "serve", "--root", str(minimal.root),
+               "--port", str(port), "--no-watch", "--public"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/kb/claims.json?_shape=array", timeout=2) as response:
+                    rows = json.load(response)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "kb serve did not answer within 30 s"
+                time.sleep(0.3)
+        assert [row["id"] for row in rows] == ["openai-2024-net-loss"]
+        assert (minimal.root / "kb.db").is_file()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -8,7 +8,6 @@ acknowledgements, and adds KB901 for acknowledgements that matched nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
 
 from kb.checks.context import CheckContext
 from kb.checks.evidence import check_no_evidence, check_quotes, check_single_origin
@@ -99,7 +98,3 @@ def _acknowledge(ctx: CheckContext, findings: list[Finding]) -> list[Finding]:
                 subject = {"claim_id": id_} if record.kind == "claim" else {"source_id": id_}
                 result.append(Finding("KB901", f"acknowledgement of `{key}` {what}: remove it", record.path, line, column, **subject))
     return result
-
-
-def today_or(value: date | None) -> date:
-    return value or date.today()
