@@ -213,7 +213,9 @@ def _load(source: str, first_line: int) -> tuple[Any, dict, dict]:
         raise FrontmatterError("KB003", f"YAML syntax error: {problem}", *pos) from None
     except yaml.reader.ReaderError as exc:
         line = source.count("\n", 0, exc.position) + first_line
-        raise FrontmatterError("KB003", f"YAML cannot contain character {exc.character!r}", line) from None
+        column = exc.position - (source.rfind("\n", 0, exc.position) + 1) + 1
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise FrontmatterError("KB003", f"YAML cannot contain the control character U+{character:04X}", line, column) from None
     except Exception as exc:  # noqa: BLE001 - any other failure of the parser is bad input, not a crash
         raise FrontmatterError("KB003", f"YAML could not be read: {exc}", first_line) from None
 

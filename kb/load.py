@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
@@ -29,7 +29,7 @@ from kb.models import (
 )
 from kb.settings import Settings
 
-__all__ = ["Corpus", "Record", "collect_files", "load_corpus", "load_file"]
+__all__ = ["Corpus", "Loaded", "Record", "collect_files", "load_corpus", "load_file", "raw_references"]
 
 Kind = Literal["claim", "source"]
 
@@ -64,6 +64,7 @@ class Corpus:
     sources: dict[str, Record] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     broken_ids: set[str] = field(default_factory=set)
+    broken_references: set[str] = field(default_factory=set)
 
     def record(self, id_: str) -> Record | None:
         return self.claims.get(id_) or self.sources.get(id_)
@@ -98,8 +99,42 @@ def _display(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def load_file(kind: Kind, path: Path, root: Path) -> tuple[Record | None, list[Finding], str | None]:
-    """Read and validate one file: its record (or None), its findings, and its id if known."""
+_REFERENCE_KEYS = {"source", "via", "cites", "translation_of"}
+
+
+def raw_references(data: object) -> set[str]:
+    """Source ids a file that failed validation seems to refer to (so that they are not
+    reported as unused because of it).
+
+    >>> sorted(raw_references({"evidence": [{"source": "a", "via": "b"}], "cites": ["c", 5]}))
+    ['a', 'b', 'c']
+    """
+    found: set[str] = set()
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in _REFERENCE_KEYS:
+                    found.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+class Loaded(NamedTuple):
+    """What reading one file gave: its record (None when it failed), its findings, its id if
+    known, and, for a file that failed validation, the source ids it seems to refer to."""
+
+    record: Record | None
+    findings: list[Finding]
+    id: str | None
+    references: set[str]
+
+
+def load_file(kind: Kind, path: Path, root: Path) -> Loaded:
+    """Read and validate one file."""
     shown = _display(path, root)
     try:
         if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
@@ -108,9 +143,9 @@ def load_file(kind: Kind, path: Path, root: Path) -> tuple[Record | None, list[F
             raise FrontmatterError("KB001", f"file is over the limit of {MAX_FILE_BYTES:,} bytes")
         document = read_frontmatter(decode(path.read_bytes()))
     except FrontmatterError as exc:
-        return None, [Finding(exc.code, exc.message, shown, exc.line, exc.column)], None
+        return Loaded(None, [Finding(exc.code, exc.message, shown, exc.line, exc.column)], None, set())
     except OSError as exc:
-        return None, [Finding("KB001", f"cannot read the file: {exc.strerror or exc}", shown)], None
+        return Loaded(None, [Finding("KB001", f"cannot read the file: {exc.strerror or exc}", shown)], None, set())
     raw_id = document.data.get("id")
     id_ = raw_id if isinstance(raw_id, str) else None
     subject = {"claim_id" if kind == "claim" else "source_id": id_}
@@ -120,8 +155,8 @@ def load_file(kind: Kind, path: Path, root: Path) -> tuple[Record | None, list[F
         model = model_class.model_validate(document.data)
     except ValidationError as exc:
         findings += [_schema_finding(error, document, shown, kind, subject) for error in exc.errors()]
-        return None, sorted(findings, key=Finding.sort_key), id_
-    return Record(kind, shown, model, document), findings, id_  # type: ignore[arg-type]
+        return Loaded(None, sorted(findings, key=Finding.sort_key), id_, raw_references(document.data))
+    return Loaded(Record(kind, shown, model, document), findings, id_, set())  # type: ignore[arg-type]
 
 
 def _id_findings(document: Document, path: Path, shown: str, subject: dict) -> list[Finding]:
@@ -168,11 +203,21 @@ def _schema_finding(error: dict, document: Document, shown: str, kind: Kind, sub
     else:
         if not loc and "value" in message:
             loc = ("value",)
-        if kind_of_error.endswith("_type") and "input" in error:
+        if kind_of_error == "string_pattern_mismatch":
+            message = _PATTERN_MESSAGES.get(str(loc[-1]) if loc else "", message)
+        if (kind_of_error.endswith("_type") or kind_of_error in ("literal_error", "string_pattern_mismatch")) and "input" in error:
             message = f"{message}, got {_describe_input(error['input'])}"
         message = f"`{_field_path(loc)}`: {message}" if loc else message
         line, column = _locate(document.positions, loc)
     return Finding("KB004", message, shown, line, column, **subject)
+
+
+_PATTERN_MESSAGES = {
+    "url": "must be an http:// or https:// address without spaces",
+    "metric": "must be snake_case: lower-case words joined by underscores (net_loss)",
+    "language": "must be a BCP 47 language tag (en, zh-Hans, zh-Hant)",
+    "snapshot": "must be a plain file name, without folders",
+}
 
 
 def _describe_input(value: object) -> str:
@@ -191,9 +236,10 @@ def load_corpus(settings: Settings) -> Corpus:
     corpus = Corpus(settings)
     seen: dict[str, str] = {}
     for kind, path in collect_files(settings):
-        record, findings, id_ = load_file(kind, path, settings.root)
+        record, findings, id_, references = load_file(kind, path, settings.root)
         corpus.findings.extend(findings)
-        if id_ is not None and id_ in seen and (record is not None or id_ not in corpus.broken_ids):
+        corpus.broken_references |= references
+        if id_ is not None and id_ in seen:
             line, column = record.position("id") if record else Position(2, 1)
             subject = {"claim_id" if kind == "claim" else "source_id": id_}
             corpus.findings.append(

@@ -93,7 +93,8 @@ _RULE_LIST = [
        "a cites b, b cites a.",
        "Break the cycle: decide which source reported first, and remove the link that points the wrong way."),
     _R("KB105", "self-reference", "error",
-       "A claim or source refers to itself (contradicts itself, cites itself, derives from itself).",
+       "A claim or source refers to itself (contradicts itself, cites itself, derives from itself), or an "
+       "evidence item says its source relays itself (`via` equal to `source`).",
        "A self-reference is always a copy-paste slip and makes status and origins meaningless.",
        "id: x\ncontradicts: [x]",
        "Point the relation at the intended other claim or source."),
@@ -115,8 +116,9 @@ _RULE_LIST = [
        "Copy the passage exactly from the snapshot. When no snapshot folder is configured, quotes are not "
        "verified (an info finding); `kb check --require-snapshots` makes that an error."),
     _R("KB204", "anachronism", "warning",
-       "A source cites a source published after it, or a claim states as fact a figure for a period that was "
-       "not over when it was stated.",
+       "A source cites a source published after it; a claim states as fact a flow (revenue, loss, cost in USD) "
+       "for a period that was not over when it was stated, or a level or an event (a valuation, a price, a "
+       "funding round) for a period that had not begun.",
        "Both are signs of a wrong date or a wrong kind: a figure for the current year is a projection.",
        "kind: fact, period: 2024, stated: 2024-07-25.",
        "Correct the date, or make the claim a projection or an estimate."),
@@ -127,8 +129,8 @@ _RULE_LIST = [
        "openai-2024-loss-a: 5 billion; openai-2024-loss-b: 3 billion, same period.",
        "Declare `contradicts` on the later claim, or `supersedes`, or correct the figure."),
     _R("KB302", "unit-mismatch", "error",
-       "A claim's unit differs from its metric's configured unit and cannot be converted, or related claims "
-       "(derived_from inputs, metric relations) have incompatible units.",
+       "A claim's unit differs from its metric's configured unit and cannot be converted, or two claims a "
+       "metric relation links (annualized = 12 × monthly) are in units of different kinds (USD against percent).",
        "A figure in the wrong unit compares wrongly with every other figure of its metric.",
        "metric: monthly_revenue with unit: USD when the metric's unit is USD/month.",
        "Use the metric's unit, or a different metric."),

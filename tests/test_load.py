@@ -33,7 +33,7 @@ def test_nested_unknown_field_and_wrong_types(kb):
              "metric: net_loss\nunit: USD\nstated: 2024-02-30\nevidence:\n  - source: outlet-report\n    qoute: a\n---\n")  # fmt: skip
     _, found = findings(kb)
     assert found == [
-        ("claims/openai/x.md", 4, 7, "KB004", "`kind`: Input should be 'fact', 'estimate', 'projection', 'prediction' or 'opinion'"),
+        ("claims/openai/x.md", 4, 7, "KB004", "`kind`: Input should be 'fact', 'estimate', 'projection', 'prediction' or 'opinion', got the text 'guess'"),
         ("claims/openai/x.md", 5, 14, "KB004", "`approximate`: Input should be a valid boolean, got the text 'yes'"),
         ("claims/openai/x.md", 6, 8, "KB004", "`value`: unknown magnitude word 'bilion' in '5 bilion' (did you mean 'billion'?)"),
         ("claims/openai/x.md", 9, 9, "KB004", "`stated`: '2024-02-30' is not a real date: day is out of range for month"),

@@ -7,6 +7,7 @@ acknowledgements, and adds KB901 for acknowledgements that matched nothing.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator
 
 from kb.checks.context import CheckContext
@@ -73,6 +74,12 @@ def run_checks(ctx: CheckContext) -> list[Finding]:
     return result
 
 
+def _rule_hint(key: str) -> str:
+    names = [*RULES, *(rule.name for rule in RULES.values())]
+    match = difflib.get_close_matches(key, names, n=1, cutoff=0.7)
+    return f" (did you mean `{match[0]}`?)" if match else ""
+
+
 def _acknowledge(ctx: CheckContext, findings: list[Finding]) -> list[Finding]:
     used: set[tuple[str, str]] = set()
     result = []
@@ -93,7 +100,7 @@ def _acknowledge(ctx: CheckContext, findings: list[Finding]) -> list[Finding]:
                 if (id_, key) in used:
                     continue
                 rule = lookup(key)
-                what = "matches no finding" if rule else "names no known rule"
+                what = "matches no finding" if rule else "names no known rule" + _rule_hint(key)
                 line, column = record.key_position("acknowledge", key)
                 subject = {"claim_id": id_} if record.kind == "claim" else {"source_id": id_}
                 result.append(Finding("KB901", f"acknowledgement of `{key}` {what}: remove it", record.path, line, column, **subject))

@@ -27,7 +27,7 @@ def check_single_origin(ctx: CheckContext) -> Iterator[Finding]:
         sources = {e.source for e in supporting}
         origins = {evidence_origin(ctx.graph, e.source, e.via) for e in supporting}
         if len(sources) > 1 and len(origins) == 1:
-            line, column = record.position("evidence")
+            line, column = record.key_position("evidence")
             message = f"{len(sources)} supporting sources all trace back to one origin, `{origins.pop()}`"
             yield Finding("KB202", message, record.path, line, column, claim_id=record.id)
 

@@ -229,8 +229,8 @@ def _derivations(ctx: CheckContext) -> Iterator[Finding]:
     claims = ctx.corpus.claims
     for record in claims.values():
         claim = record.model
-        if claim.derived_from is None or claim.value is None:
-            continue
+        if claim.derived_from is None or claim.value is None or record.id in claim.derived_from.inputs.values():
+            continue  # a claim derived from itself is KB105
         inputs, missing = {}, []
         for name, other in claim.derived_from.inputs.items():
             if other not in claims:
@@ -274,6 +274,13 @@ def _relation_pair(ctx: CheckContext, relation, left: Record, right: Record) -> 
     x, y = left.model, right.model
     same_period = (x.period.start, x.period.end) == (y.period.start, y.period.end)
     if not same_period or _kind_group(x.kind) != _kind_group(y.kind) or related(ctx, left.id, right.id):
+        return
+    if x.unit.split("/")[0] != y.unit.split("/")[0]:
+        here, other = later_first(left, right)
+        message = (f"{relation.left} = {relation.factor:g} × {relation.right}: `{left.id}` is in {x.unit}, "
+                   f"`{right.id}` in {y.unit}, which cannot be related")  # fmt: skip
+        line, column = here.position("unit")
+        yield Finding("KB302", message, here.path, line, column, claim_id=here.id, other_claim_id=other.id)
         return
     tol = tolerance(ctx, x.metric)
     # A relation holds between the figures as written (annualized USD/year = 12 × USD/month).

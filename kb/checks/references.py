@@ -89,12 +89,19 @@ def check_self_reference(ctx: CheckContext) -> Iterator[Finding]:
             if target == record.id:
                 line, column = record.position(*path)
                 yield Finding("KB105", f"{what} refers to itself", record.path, line, column, **_subject(record))
+        if record.kind == "claim":
+            for index, item in enumerate(record.model.evidence):
+                if item.via and item.via == item.source:
+                    line, column = record.position("evidence", index, "via")
+                    message = f"evidence source `{item.source}` is said to relay itself (`via` names the same source)"
+                    yield Finding("KB105", message, record.path, line, column, claim_id=record.id)
 
 
 def check_unused_sources(ctx: CheckContext) -> Iterator[Finding]:
     """KB103: a source no claim or source refers to."""
-    used = {target for record in ctx.corpus.claims.values() for target, _, _ in _source_references(record)}
-    used |= {target for record in ctx.corpus.sources.values() for target, _, _ in _source_references(record)}
+    records = [*ctx.corpus.claims.values(), *ctx.corpus.sources.values()]
+    used = {target for record in records for target, _, _ in _source_references(record) if target != record.id}
+    used |= ctx.corpus.broken_references  # files that failed to load still count as users
     for id_, record in ctx.corpus.sources.items():
         if id_ not in used:
             line, column = record.position("id")

@@ -50,7 +50,7 @@ def check_overdue_predictions(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if claim.period.end >= ctx.today:
             continue
-        message = f"{claim.kind} for {claim.period} has ended ({ctx.today.isoformat()}) and no claim resolves it"
+        message = f"{claim.kind} for {claim.period}: the period has ended (today is {ctx.today.isoformat()}) and no claim resolves it"
         candidates = _candidate_outcomes(ctx, record)
         if candidates:
             message += "; " + ", ".join(f"`{c}`" for c in candidates[:3]) + " may settle it (add `resolves`)"
