@@ -27,6 +27,7 @@ from kb.graph import evidence_origin
 from kb.load import collect_files
 from kb.render import render_markdown
 from kb.settings import Settings
+from kb.values import format_quantity
 
 __all__ = ["SCHEMA_VERSION", "BuildError", "build_database", "input_fingerprint", "is_stale"]
 
@@ -139,7 +140,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )  # fmt: skip
     db["claims"].create(
         {"id": str, "statement": str, "kind": str, "subject": str, "entity_id": str, "metric": str,
-         "value": float, "value_low": float, "value_high": float, "unit": str, "period": str,
+         "value": float, "value_low": float, "value_high": float, "unit": str, "figure": str, "period": str,
          "period_start": str, "period_end": str, "approximate": int, "claimant": str, "stated": str,
          "stated_start": str, "status": str, "independent_origins": int, "evidence_count": int,
          "verdict": str, "verdict_rationale": str, "verdict_reviewed": str, "supersedes": str,
@@ -238,7 +239,7 @@ def _claim_row(analysis: Analysis, record) -> dict:
         "entity_id": _entity_id(analysis, claim.id), "metric": claim.metric,
         "value": quantity.value if quantity else None,
         "value_low": quantity.low if quantity else None, "value_high": quantity.high if quantity else None,
-        "unit": claim.unit, "period": _text(claim.period),
+        "unit": claim.unit, "figure": _figure(claim), "period": _text(claim.period),
         "period_start": claim.period.start.isoformat() if claim.period else None,
         "period_end": claim.period.end.isoformat() if claim.period else None,
         "approximate": int(claim.approximate), "claimant": claim.claimant, "stated": _text(claim.stated),
@@ -252,6 +253,13 @@ def _claim_row(analysis: Analysis, record) -> dict:
         "tags": _json(claim.tags), "body": body or None, "body_html": render_markdown(body) if body else None,
         "path": record.path,
     }  # fmt: skip
+
+
+def _figure(claim) -> str | None:
+    """The figure as a reader writes it: 'about 5 billion USD', '3.5 billion–4.5 billion USD'."""
+    if claim.value is None:
+        return None
+    return ("about " if claim.approximate else "") + format_quantity(claim.value, claim.unit)
 
 
 def _evidence_rows(analysis: Analysis) -> Iterator[dict]:
@@ -348,19 +356,17 @@ def _index_and_search(db: sqlite_utils.Database) -> None:
 
 _VIEWS = {
     "contradictions": """
-select l.id as link_id, l.origin, l.note,
-  a.id as claim, a.statement as claim_statement, a.value as claim_value, a.value_low as claim_low,
-  a.value_high as claim_high, a.unit as claim_unit, a.period as claim_period, a.claimant as claim_claimant,
-  a.stated as claim_stated, a.status as claim_status,
-  b.id as other, b.statement as other_statement, b.value as other_value, b.value_low as other_low,
-  b.value_high as other_high, b.unit as other_unit, b.period as other_period, b.claimant as other_claimant,
-  b.stated as other_stated, b.status as other_status
+select a.id as claim, a.statement as claim_statement, a.figure as claim_figure, a.period as claim_period,
+  a.claimant as claim_claimant, a.stated as claim_stated,
+  b.id as other, b.statement as other_statement, b.figure as other_figure, b.period as other_period,
+  b.claimant as other_claimant, b.stated as other_stated,
+  l.note, l.origin, a.status as claim_status, b.status as other_status
 from claim_links l join claims a on a.id = l.from_claim join claims b on b.id = l.to_claim
 where l.relation = 'contradicts' and a.status != 'superseded' and b.status != 'superseded'
-order by a.subject, a.metric, a.period_start""",
+order by a.entity_id, a.metric, a.period_start, a.id""",
     "metric_timeline": """
-select c.subject, c.entity_id, c.metric, c.period, c.period_start, c.period_end, c.kind, c.value, c.value_low,
-  c.value_high, c.unit, c.approximate, c.claimant, c.stated, c.status, c.id as claim, e.source_id,
+select c.entity_id, c.metric, c.period, c.figure, c.kind, c.claimant, c.stated, c.status, c.id as claim,
+  c.value, c.value_low, c.value_high, c.unit, c.period_start, c.period_end, e.source_id,
   s.publisher, s.title as source_title, e.via, e.origin_id, e.quote, e.stated_as
 from claims c left join evidence e on e.claim_id = c.id left join sources s on s.id = e.source_id
 where c.metric is not null

@@ -71,7 +71,7 @@ def test_full_text_search_finds_chinese_and_english(built):
 def test_views(built):
     _, db = built
     row = next(db["contradictions"].rows)
-    assert (row["claim"], row["other"], row["claim_value"], row["other_value"]) == ("openai-2024-net-loss-low", "openai-2024-net-loss", 5e9, 5e9)
+    assert (row["claim"], row["other"], row["claim_figure"], row["other_figure"]) == ("openai-2024-net-loss-low", "openai-2024-net-loss", "5 billion USD", "5 billion USD")
     assert db["track_record"].count == 1 and db["metric_timeline"].count == 3
     assert next(db["origins"].rows)["origin_id"] == "outlet-report"
 

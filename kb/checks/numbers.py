@@ -255,6 +255,8 @@ def _derivations(ctx: CheckContext) -> Iterator[Finding]:
                 result = format_amount(computed[0]) if computed[0] == computed[1] else f"{format_amount(computed[0])}–{format_amount(computed[1])}"
                 message = (f"derived_from `{claim.derived_from.formula}` gives {result}, but the value is "
                            f"{format_quantity(claim.value)} ({gap(computed, stated):.0%} apart, over the {tol:.0%} tolerance)")  # fmt: skip
+                if ratio(computed, stated) >= OUTLIER_RATIO:
+                    message += f"; {ratio(computed, stated):.0f}× off: a magnitude slip (万/亿, million/billion)?"
                 line, column = record.position("value")
                 yield Finding("KB303", message, record.path, line, column, claim_id=record.id)
 
