@@ -48,26 +48,19 @@ OUTCOMES = ("correct", "incorrect", "partly", "ambiguous")
 STANCES = ("supports", "refutes", "mentions")
 
 
-def _wrap(parser: Any) -> Any:
-    def validate(raw: Any) -> Any:
-        return parser(raw)
-
-    return validate
-
-
 _PARTIAL_DATE_SCHEMA = {
     "anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"}],
     "description": "A partial date: YYYY, YYYY-MM or YYYY-MM-DD.",
 }
 PartialDateField = Annotated[
     values.PartialDate,
-    PlainValidator(_wrap(values.parse_partial_date)),
+    PlainValidator(values.parse_partial_date),
     PlainSerializer(str),
     WithJsonSchema(_PARTIAL_DATE_SCHEMA),
 ]
 PeriodField = Annotated[
     values.Period,
-    PlainValidator(_wrap(values.parse_period)),
+    PlainValidator(values.parse_period),
     PlainSerializer(str),
     WithJsonSchema(
         {
@@ -80,7 +73,7 @@ PeriodField = Annotated[
 _AMOUNT_SCHEMA = {"anyOf": [{"type": "number"}, {"type": "string"}]}
 QuantityField = Annotated[
     values.Quantity,
-    PlainValidator(_wrap(values.parse_value)),
+    PlainValidator(values.parse_value),
     PlainSerializer(lambda q: q.value if q.value is not None else [q.low, q.high]),
     WithJsonSchema(
         {

@@ -5,11 +5,10 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import networkx as nx
 
-from kb.load import Corpus, Record
+from kb.load import Corpus
 from kb.settings import Settings
 
 __all__ = ["CheckContext", "normalise_text"]
@@ -36,9 +35,6 @@ class CheckContext:
     def settings(self) -> Settings:
         return self.corpus.settings
 
-    def claims(self) -> list[Record]:
-        return list(self.corpus.claims.values())
-
     def snapshot_text(self, name: str) -> str | None:
         """The normalised text of a snapshot file, or None when no folder holds it."""
         if name not in self._snapshots:
@@ -49,6 +45,3 @@ class CheckContext:
                     self._snapshots[name] = normalise_text(path.read_text(encoding="utf-8", errors="replace"))
                     break
         return self._snapshots[name]
-
-    def snapshot_folders_exist(self) -> bool:
-        return any(Path(folder).is_dir() for folder in self.settings.snapshot_dirs)
