@@ -29,6 +29,7 @@ class CheckContext:
     graph: nx.MultiDiGraph
     today: date
     require_snapshots: bool = False
+    entities: dict[str, str] | None = None  # claim id -> entity node, filled on first use
     _snapshots: dict[str, str | None] = field(default_factory=dict)
 
     @property

@@ -64,10 +64,10 @@ def is_level(metric: str, unit: str) -> bool:
 
 
 def entity_of(ctx: CheckContext, claim_id: str) -> str | None:
-    for _, target, relation in ctx.graph.out_edges(claim_node(claim_id), data="relation"):
-        if relation == "about":
-            return target
-    return None
+    """The entity node a claim is about (computed once per run for all claims)."""
+    if ctx.entities is None:
+        ctx.entities = {u.removeprefix("claim:"): v for u, v, rel in ctx.graph.edges(data="relation") if rel == "about"}
+    return ctx.entities.get(claim_id)
 
 
 def related(ctx: CheckContext, a: str, b: str) -> bool:
