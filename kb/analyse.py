@@ -1,9 +1,10 @@
 """The pipeline up to the findings: settings → files → models → graph → checks → status.
 
->>> from kb.analyse import analyse                         # doctest: +SKIP
->>> result = analyse(Path("."))                            # doctest: +SKIP
->>> result.status["openai-2024-net-loss-projected"]        # doctest: +SKIP
-'supported'
+Usage (the README's "Library" section has more)::
+
+    result = analyse(Path("."))
+    result.status["openai-2024-net-loss-projected"]   # 'supported'
+    [f for f in result.findings if f.fails]            # unacknowledged errors
 """
 
 from __future__ import annotations
