@@ -39,7 +39,7 @@ class KbError(click.ClickException):
 
 def _root_option(command):
     return click.option(
-        "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+        "--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
         help="Knowledge base root (default: the nearest folder upward with kb.toml, "
              "a pyproject.toml with [tool.kb], or a claims/ folder).",
     )(command)  # fmt: skip
@@ -50,11 +50,16 @@ def _today_option(command):
                         help="Date for time rules (default: `today` in the settings, else the current date).")(command)  # fmt: skip
 
 
-def _settings(root: Path | None, **overrides: object) -> Settings:
+def _settings(root: Path | None, *, need_claims: bool = True) -> Settings:
+    """The settings; with ``need_claims``, a missing claims folder is an error (exit 2), so
+    that a wrong --root or a misspelt folder never passes CI with nothing checked."""
     try:
-        return load_settings((root or find_root()).resolve(), **overrides)
+        settings = load_settings((root or find_root()).resolve())
     except SettingsError as exc:
         raise KbError(str(exc)) from None
+    if need_claims and not settings.claims_dir.is_dir():
+        raise KbError(f"no claims folder at {settings.claims_dir} (set `claims` in the settings, or pass --root)")
+    return settings
 
 
 def _analyse(settings: Settings, today, require_snapshots: bool = False) -> Analysis:
@@ -73,6 +78,9 @@ def _guard(function):
             return function(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # `kb rule --all | head`: the reader has gone, nothing to report
+            sys.stderr.close()
+            sys.exit(0)
         except Exception as exc:  # noqa: BLE001
             if os.environ.get("KB_DEBUG"):
                 raise
@@ -177,14 +185,16 @@ def build(output, today, root) -> None:
 
 
 def _report_build(analysis: Analysis, path: Path) -> None:
-    errors = sum(f.fails for f in analysis.findings)
+    errors = [f for f in analysis.findings if f.fails]
     shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
     click.echo(
         f"Built {shown}: {len(analysis.corpus.claims)} claims, {len(analysis.corpus.sources)} sources, "
-        f"{len(analysis.findings)} findings ({errors} errors)."
+        f"{len(analysis.findings)} findings ({len(errors)} errors)."
     )
-    if errors:
+    if any(f.code < "KB100" for f in errors):
         click.echo("Run `kb check` to see the errors; files that failed to load are not in the database.", err=True)
+    elif errors:
+        click.echo("Run `kb check` to see the errors.", err=True)
 
 
 @main.command()
@@ -207,9 +217,14 @@ def serve(host, port, public, watch, root) -> None:
     settings = _settings(root)
 
     def rebuild() -> bool:
-        if not is_stale(settings):
+        try:
+            current = _settings(root)  # kb.toml may have changed too
+        except KbError as exc:
+            click.echo(f"kb: {exc.format_message()}; still serving the previous database", err=True)
             return False
-        analysis = _analyse(settings, None)
+        if not is_stale(current):
+            return False
+        analysis = _analyse(current, None)
         try:
             path = build_database(analysis)
         except BuildError as exc:
@@ -346,7 +361,9 @@ def new(kind, id_, folder, subject, publisher, root) -> None:
     """
     from kb.graph import entity_id
 
-    settings = _settings(root)
+    settings = _settings(root, need_claims=False)
+    if folder is not None and not ID_PATTERN.match(folder):
+        raise KbError(f"--folder must be a plain folder name such as `openai`, not `{folder}`")
     if not ID_PATTERN.match(id_) or len(id_) > 100:
         raise KbError(f"invalid id `{id_}`: use lower-case letters, digits and single hyphens")
     base = settings.claims_dir if kind == "claim" else settings.sources_dir

@@ -6,7 +6,7 @@ interval (a point value is a zero-width one; a range is its bounds), so a formul
 ranges gives the range of possible results.
 
 >>> evaluate("a + b", {"a": (1, 1), "b": (2, 3)})
-(3, 4)
+(3.0, 4.0)
 >>> evaluate("(a - b) / 12", {"a": (120, 120), "b": (0, 24)})
 (8.0, 10.0)
 >>> evaluate("__import__('os')", {})
@@ -18,6 +18,7 @@ kb.formula.FormulaError: function calls are not allowed in a formula
 from __future__ import annotations
 
 import ast
+import math
 
 __all__ = ["FormulaError", "evaluate", "names"]
 
@@ -49,14 +50,21 @@ def names(formula: str) -> set[str]:
 
 def evaluate(formula: str, inputs: dict[str, Interval]) -> Interval:
     """The interval of values the formula takes over the input intervals."""
-    return _eval(_parse(formula).body, inputs, depth=0)
+    floats = {name: (float(low), float(high)) for name, (low, high) in inputs.items()}
+    try:
+        low, high = _eval(_parse(formula).body, floats, depth=0)
+    except (OverflowError, ZeroDivisionError) as exc:
+        raise FormulaError(f"formula cannot be computed: {exc}") from None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise FormulaError("formula gives a result too large to compute")
+    return low, high
 
 
 def _eval(node: ast.AST, inputs: dict[str, Interval], depth: int) -> Interval:
     if depth > 50:
         raise FormulaError("formula is nested too deeply")
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return (node.value, node.value)
+        return (float(node.value), float(node.value))
     if isinstance(node, ast.Name):
         if node.id not in inputs:
             raise FormulaError(f"formula uses `{node.id}`, which is not among the inputs")

@@ -105,6 +105,7 @@ def decode(raw: bytes) -> str:
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
+_ODD_BREAKS = re.compile("[\x85\u2028\u2029]")  # libyaml breaks lines there; kb's line numbers would drift
 _FENCE = re.compile(r"^---[ \t]*$")
 _CLOSE = re.compile(r"^(---|\.\.\.)[ \t]*$")
 
@@ -120,6 +121,12 @@ def read_frontmatter(text: str) -> Document:
     else:
         raise FrontmatterError("KB002", "unterminated frontmatter: no closing `---` line", 1, 1)
     source = "\n".join(lines[1:end]) + "\n"
+    if odd := _ODD_BREAKS.search(source):
+        offset = odd.start()
+        line = source.count("\n", 0, offset) + 2
+        column = offset - (source.rfind("\n", 0, offset) + 1) + 1
+        message = f"frontmatter contains the line separator U+{ord(odd.group()):04X}: use a plain newline"
+        raise FrontmatterError("KB003", message, line, column)
     if len(source.encode("utf-8")) > MAX_FRONTMATTER_BYTES:
         raise FrontmatterError("KB001", f"frontmatter is over the limit of {MAX_FRONTMATTER_BYTES:,} bytes")
     data, positions, key_positions = _load(source, first_line=2)
@@ -174,7 +181,7 @@ def resolve_plain_scalar(value: str) -> Any:
 def _tagged_scalar(tag: str, value: str) -> Any:
     """A scalar with an explicit standard tag (``!!int 12``); ValueError if it does not fit."""
     name = tag.removeprefix(_TAG_PREFIX)
-    if name in ("str", "!") or tag == "!":
+    if name == "str":
         return value
     resolved = resolve_plain_scalar(value)
     expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(name)
@@ -275,17 +282,17 @@ def _build(events: Any, first_line: int) -> tuple[Any, dict, dict]:
             if documents > 1:
                 raise FrontmatterError("KB003", "a second YAML document is not allowed in frontmatter", *mark)
         elif isinstance(event, yaml.ScalarEvent):
+            if not event.style and len(event.value) > 100 and _INT10.match(event.value.replace("_", "")):
+                raise FrontmatterError("KB003", "number is too long", *mark)
             if not event.style and tag is None:
                 value = resolve_plain_scalar(event.value)
             elif tag is not None and tag != "!":
                 try:
                     value = _tagged_scalar(tag, event.value)
-                except (ValueError, OverflowError) as exc:
+                except (ValueError, OverflowError) as exc:  # noqa: PERF203
                     raise FrontmatterError("KB003", str(exc), *mark) from None
             else:
                 value = event.value
-            if isinstance(value, int) and not isinstance(value, bool) and len(event.value) > 100:
-                raise FrontmatterError("KB003", "number is too long", *mark)
             place(value, mark)
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if stack and isinstance(stack[-1].container, dict) and stack[-1].key is _NO_KEY:

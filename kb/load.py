@@ -144,8 +144,9 @@ def load_file(kind: Kind, path: Path, root: Path) -> Loaded:
         document = read_frontmatter(decode(path.read_bytes()))
     except FrontmatterError as exc:
         return Loaded(None, [Finding(exc.code, exc.message, shown, exc.line, exc.column)], None, set())
-    except OSError as exc:
-        return Loaded(None, [Finding("KB001", f"cannot read the file: {exc.strerror or exc}", shown)], None, set())
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return Loaded(None, [Finding("KB001", f"cannot read the file: {reason}", shown)], None, set())
     raw_id = document.data.get("id")
     id_ = raw_id if isinstance(raw_id, str) else None
     subject = {"claim_id" if kind == "claim" else "source_id": id_}
@@ -232,25 +233,29 @@ def _describe_input(value: object) -> str:
 
 
 def load_corpus(settings: Settings) -> Corpus:
-    """Load every claim and source of the knowledge base described by ``settings``."""
+    """Load every claim and source of the knowledge base described by ``settings``.
+
+    When several files claim one id, the one that loaded and whose file name matches the id
+    keeps it; each other file gets KB005 (and is left out).
+    """
     corpus = Corpus(settings)
-    seen: dict[str, str] = {}
+    by_id: dict[str, list[tuple[Path, Loaded]]] = {}
     for kind, path in collect_files(settings):
-        record, findings, id_, references = load_file(kind, path, settings.root)
-        corpus.findings.extend(findings)
-        corpus.broken_references |= references
-        if id_ is not None and id_ in seen:
-            line, column = record.position("id") if record else Position(2, 1)
-            subject = {"claim_id" if kind == "claim" else "source_id": id_}
-            corpus.findings.append(
-                Finding("KB005", f"duplicate id `{id_}`: also used by {seen[id_]}", _display(path, settings.root), line, column, **subject)
-            )
-            continue
-        if id_ is not None:
-            seen[id_] = _display(path, settings.root)
-        if record is None:
-            if id_ is not None:
-                corpus.broken_ids.add(id_)
-            continue
-        (corpus.claims if kind == "claim" else corpus.sources)[record.id] = record
+        loaded = load_file(kind, path, settings.root)
+        corpus.findings.extend(loaded.findings)
+        corpus.broken_references |= loaded.references
+        if loaded.id is not None:
+            by_id.setdefault(loaded.id, []).append((path, loaded))
+    for id_, files in by_id.items():
+        files.sort(key=lambda item: (item[1].record is None, item[0].stem != id_))
+        keeper_path, keeper = files[0]
+        for path, loaded in files[1:]:
+            line, column = loaded.record.position("id") if loaded.record else Position(2, 1)
+            subject = {"claim_id" if path.is_relative_to(settings.claims_dir) else "source_id": id_}
+            message = f"duplicate id `{id_}`: also used by {_display(keeper_path, settings.root)}"
+            corpus.findings.append(Finding("KB005", message, _display(path, settings.root), line, column, **subject))
+        if keeper.record is None:
+            corpus.broken_ids.add(id_)
+        else:
+            (corpus.claims if keeper.record.kind == "claim" else corpus.sources)[id_] = keeper.record
     return corpus

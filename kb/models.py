@@ -112,6 +112,17 @@ class Evidence(_Strict):
     via: Ref | None = Field(None, description="Id of the source this one relays the figure from.")
     note: Text | None = Field(None, description="A remark on this evidence item.")
 
+    @field_validator("quote")
+    @classmethod
+    def _quote_not_blank(cls, quote: str | None) -> str | None:
+        return _not_blank(quote)
+
+
+def _not_blank(text: str | None) -> str | None:
+    if text is not None and not text.strip():
+        raise ValueError("must not be blank")
+    return text
+
 
 class Contradiction(_Strict):
     """A declared contradiction with another claim."""
@@ -221,7 +232,7 @@ class Source(_Strict):
     cites: Annotated[list[Ref], Field(max_length=200)] = Field(
         default_factory=list, description="Sources this one relies on."
     )
-    snapshot: Annotated[str, Field(pattern=r"^[^/\\]+$", max_length=255)] | None = Field(
+    snapshot: Annotated[str, Field(pattern=r"^[^/\\\x00-\x1f]+$", max_length=255)] | None = Field(
         None, description="File name of its archived text, looked up in the configured snapshot folders."
     )
     tags: Tags = Field(default_factory=list, description="Free tags.")

@@ -93,27 +93,40 @@ def find_root(start: Path | None = None) -> Path:
 
 def _read_table(root: Path) -> tuple[dict, str]:
     kb_toml, pyproject = root / "kb.toml", root / "pyproject.toml"
+    name = "kb.toml" if kb_toml.is_file() else "pyproject.toml"
     try:
         if kb_toml.is_file():
-            return tomllib.loads(kb_toml.read_text(encoding="utf-8")), "kb.toml"
-        if pyproject.is_file():
-            return tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("kb", {}), "pyproject.toml"
+            table = tomllib.loads(kb_toml.read_text(encoding="utf-8"))
+        elif pyproject.is_file():
+            tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+            table = tool.get("kb", {}) if isinstance(tool, dict) else None
+        else:
+            return {}, "defaults"
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        name = "kb.toml" if kb_toml.is_file() else "pyproject.toml"
         raise SettingsError(f"{name}: cannot read the settings: {exc}") from None
-    return {}, "defaults"
+    if not isinstance(table, dict):
+        raise SettingsError(f"{name}: [tool.kb] must be a table of settings")
+    if "root" in table:
+        raise SettingsError(f"{name}: root: unknown setting (the root is where the settings file is)")
+    return table, name
 
 
-def load_settings(root: Path, **overrides: object) -> Settings:
-    """Read the settings of the knowledge base at ``root``; ``overrides`` win."""
+def load_settings(root: Path) -> Settings:
+    """Read the settings of the knowledge base at ``root``."""
     table, origin = _read_table(root)
-    table = {**table, **{k: v for k, v in overrides.items() if v is not None}}
     if env := os.environ.get("KB_SNAPSHOTS"):
         table["snapshots"] = [p for p in env.split(os.pathsep) if p]
     try:
-        return Settings.model_validate({**table, "root": root}, strict=False)
+        settings = Settings.model_validate({**table, "root": root}, strict=False)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, origin)) from None
+    from kb.rules import lookup
+
+    prefix = "[tool.kb.rules]" if origin == "pyproject.toml" else f"{origin}: [rules]"
+    for key in settings.rules:
+        if lookup(key) is None:
+            raise SettingsError(f"{prefix}: unknown rule `{key}` (see `kb rule --all`)")
+    return settings
 
 
 def _describe(exc: ValidationError, origin: str) -> str:

@@ -45,12 +45,15 @@ _MAGNITUDES = {
     "t": 12, "tn": 12, "trillion": 12, "trillions": 12,
 }  # fmt: skip
 _CURRENCY = re.compile(r"^(?:US\$|\$|€|£|¥|USD\s*)")
-_NUMBER = re.compile(r"^([-+]?)\s*(\d[\d,_]*(?:\.\d+)?|\.\d+)(?:[eE]([-+]?\d+))?\s*(.*?)\s*(%?)$")
+_NUMBER = re.compile(r"^([-+]?)\s*([0-9][0-9,_]*(?:\.[0-9]+)?|\.[0-9]+)(?:[eE]([-+]?[0-9]+))?\s*(.*?)\s*(%?)$")
 
 
 def _number(value: Decimal) -> int | float:
-    """An int when the decimal is whole, else a float."""
-    return int(value) if value == value.to_integral_value() else float(value)
+    """An int when the decimal is whole and exactly representable as a float (below 2**53,
+    so that SQLite and JSON keep it), else a float."""
+    if value == value.to_integral_value() and abs(value) < 2**53:
+        return int(value)
+    return float(value)
 
 
 def parse_amount(raw: object) -> int | float:
@@ -118,7 +121,7 @@ def parse_value(raw: object) -> Quantity:
 
 
 # ---------------------------------------------------------------------------- dates
-_PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_PARTIAL = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,8 @@ def parse_partial_date(raw: object) -> PartialDate:
     return PartialDate(text, start, end)
 
 
-_HALF = re.compile(r"^(\d{4})-H([12])$")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_HALF = re.compile(r"^([0-9]{4})-H([12])$")
+_QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def test_bad_settings_exit_2(kb):
 def test_unknown_rule_in_settings_exit_2(kb):
     kb.settings("[rules]\nKB999 = 'off'\n")
     result = CliRunner().invoke(main, ["check", "--root", str(kb.root)])
-    assert (result.exit_code, result.stderr) == (2, "kb: error: [tool.kb.rules]: unknown rule `KB999` (see `kb rule --all`)\n")
+    assert (result.exit_code, result.stderr) == (2, "kb: error: kb.toml: [rules]: unknown rule `KB999` (see `kb rule --all`)\n")
 
 
 def test_severity_override_by_name(minimal):

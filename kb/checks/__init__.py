@@ -23,7 +23,6 @@ from kb.checks.references import (
 from kb.checks.time import check_anachronisms, check_overdue_predictions
 from kb.findings import SEVERITY_ORDER, Finding
 from kb.rules import RULES, lookup
-from kb.settings import SettingsError
 
 __all__ = ["CHECKS", "CheckContext", "run_checks"]
 
@@ -48,12 +47,10 @@ CHECKS: list[Check] = [
 
 
 def _severities(ctx: CheckContext) -> dict[str, str]:
+    """Rule code -> severity: the defaults, then the settings (validated when loaded)."""
     levels = {code: rule.severity for code, rule in RULES.items()}
     for key, level in ctx.settings.rules.items():
-        rule = lookup(key)
-        if rule is None:
-            raise SettingsError(f"[tool.kb.rules]: unknown rule `{key}` (see `kb rule --all`)")
-        levels[rule.code] = level
+        levels[lookup(key).code] = level  # type: ignore[union-attr]
     return levels
 
 
@@ -63,13 +60,17 @@ def run_checks(ctx: CheckContext) -> list[Finding]:
     for check in CHECKS:
         raw.extend(check(ctx))
     levels = _severities(ctx)
+    configured = {lookup(key).code for key in ctx.settings.rules}  # type: ignore[union-attr]
     findings = _acknowledge(ctx, raw)
     result = []
     for finding in findings:
         level = levels[finding.code]
         if level == "off":
             continue
-        result.append(finding if finding.severity else finding.with_(severity=level))
+        # A check may preset a severity (a missing snapshot is info unless required); a
+        # severity the user configured for the rule wins over it.
+        keep = finding.severity and finding.code not in configured
+        result.append(finding if keep else finding.with_(severity=level))
     result.sort(key=lambda f: (*f.sort_key(), SEVERITY_ORDER[f.severity]))
     return result
 

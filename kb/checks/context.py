@@ -41,8 +41,11 @@ class CheckContext:
         if name not in self._snapshots:
             self._snapshots[name] = None
             for folder in self.settings.snapshot_dirs:
-                path = (folder / name).resolve()
-                if path.parent == folder.resolve() and path.is_file():
-                    self._snapshots[name] = normalise_text(path.read_text(encoding="utf-8", errors="replace"))
-                    break
+                try:
+                    path = (folder / name).resolve()
+                    if path.parent == folder.resolve() and path.is_file():
+                        self._snapshots[name] = normalise_text(path.read_text(encoding="utf-8", errors="replace"))
+                        break
+                except (OSError, ValueError):
+                    continue
         return self._snapshots[name]

@@ -160,8 +160,9 @@ def _figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
         claim = record.model
         if claim.value is not None and claim.metric and claim.unit and claim.period is not None:
             low, high = claim.value.bounds
-            if low <= high:
-                groups[(entity_of(ctx, record.id), claim.metric)].append(record)
+            entity = entity_of(ctx, record.id)
+            if low <= high and entity is not None:  # "same subject": no subject, no comparison
+                groups[(entity, claim.metric)].append(record)
     return groups
 
 
@@ -171,9 +172,16 @@ def _describe(record: Record) -> str:
 
 
 def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
-    """KB301 and KB304: figures for the same thing that disagree, or are 10× apart."""
+    """KB301 and KB304: figures for the same thing that disagree, or are 10× apart.
+
+    A KB301 is reported on the later claim of the pair. A KB304 is reported once on the
+    outlier itself: of the two claims, the one further from the median of all the figures
+    for that subject and metric (the later one when that does not tell them apart).
+    """
     for (_, metric), records in _figures(ctx).items():
         tol = tolerance(ctx, metric)
+        center = _median_magnitude(records)
+        outliers: dict[str, list[Record]] = defaultdict(list)
         for a, b in _comparable_pairs(records):
             if related(ctx, a.id, b.id):
                 continue
@@ -181,16 +189,51 @@ def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
             apart = gap(ia, ib)
             if apart <= tol:
                 continue
+            if ratio(ia, ib) >= OUTLIER_RATIO:
+                odd, peer = _outlier(a, b, ia, ib, center)
+                outliers[odd.id].append(peer)
+                continue
             here, other = later_first(a, b)
-            factor = ratio(ia, ib)
-            what = f"{metric} for {here.model.period}: {_describe(here)} here, {_describe(other)} in `{other.id}` ({other.model.claimant or 'no claimant'})"
-            if factor >= OUTLIER_RATIO:
-                code, message = "KB304", f"{what}: {factor:.0f}× apart, a unit or translation slip?"
-            else:
-                code, message = "KB301", f"{what}: {apart:.0%} apart, over the {tol:.0%} tolerance; declare `contradicts` or `supersedes`"
-            line, column = here.position("value")
-            yield Finding(code, message, here.path, line, column, claim_id=here.id, other_claim_id=other.id,
-                          related=((other.path, *other.position("value"), f"the other figure, {_describe(other)}"),))  # fmt: skip
+            message = (f"{_what(metric, here, other)}: {apart:.0%} apart, over the {tol:.0%} tolerance; "
+                       "declare `contradicts` or `supersedes`")  # fmt: skip
+            yield _pair_finding("KB301", message, here, other)
+        for odd_id, peers in outliers.items():
+            odd = ctx.corpus.claims[odd_id]
+            factor = ratio(interval(odd, tol), interval(peers[0], tol))
+            more = f" and {len(peers) - 1} more" if len(peers) > 1 else ""
+            message = f"{_what(metric, odd, peers[0])}{more}: {factor:.0f}× apart, a unit or translation slip?"
+            yield _pair_finding("KB304", message, odd, peers[0])
+
+
+def _what(metric: str, here: Record, other: Record) -> str:
+    return (f"{metric} for {here.model.period}: {_describe(here)} here, {_describe(other)} in `{other.id}` "
+            f"({other.model.claimant or 'no claimant'})")  # fmt: skip
+
+
+def _pair_finding(code: str, message: str, here: Record, other: Record) -> Finding:
+    line, column = here.position("value")
+    related_place = ((other.path, *other.position("value"), f"the other figure, {_describe(other)}"),)
+    return Finding(code, message, here.path, line, column, claim_id=here.id, other_claim_id=other.id, related=related_place)
+
+
+def _median_magnitude(records: list[Record]) -> float:
+    """The median of the absolute midpoints of a group's figures (in comparison units)."""
+    mids = sorted(abs(sum(interval(r, 0.0)) / 2) for r in records)
+    middle = len(mids) // 2
+    return mids[middle] if len(mids) % 2 else (mids[middle - 1] + mids[middle]) / 2
+
+
+def _outlier(a: Record, b: Record, ia: tuple, ib: tuple, center: float) -> tuple[Record, Record]:
+    """(the outlier, its peer): the one further from the group's median, in ratio."""
+
+    def distance(bounds: tuple) -> float:
+        mid = abs(sum(bounds) / 2)
+        return max(mid, center) / min(mid, center) if mid and center else float("inf")
+
+    da, db = distance(ia), distance(ib)
+    if abs(da - db) <= 1e-9 * max(da, db, 1):
+        return later_first(a, b)
+    return (a, b) if da > db else (b, a)
 
 
 def check_ranges(ctx: CheckContext) -> Iterator[Finding]:

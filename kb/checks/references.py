@@ -109,18 +109,35 @@ def check_unused_sources(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def check_circular_sourcing(ctx: CheckContext) -> Iterator[Finding]:
-    """KB104: cycles in cites / translation_of / via, and in derived_from."""
-    families = (("source", {"cites", "translation_of", "via"}, ctx.corpus.sources),
-                ("claim", {"derived_from"}, ctx.corpus.claims))  # fmt: skip
-    for prefix, relations, records in families:
+    """KB104: cycles in cites / translation_of / via, and in derived_from.
+
+    One finding per strongly connected component (not per cycle, which can be exponentially
+    many), showing one cycle through it. A cycle that goes through a `via` is reported at
+    that evidence item's `via`, the field an editor can change.
+    """
+    families = (("sourcing", {"cites", "translation_of", "via"}, ctx.corpus.sources),
+                ("derivation", {"derived_from"}, ctx.corpus.claims))  # fmt: skip
+    for what, relations, records in families:
         sub = nx.DiGraph()
-        sub.add_edges_from((u, v) for u, v, rel in ctx.graph.edges(data="relation") if rel in relations and u != v)
-        for cycle in nx.simple_cycles(sub):
-            ids = [node.split(":", 1)[1] for node in cycle]
-            start = ids.index(min(ids))
-            ids = ids[start:] + ids[:start]
-            record = records[ids[0]]
+        for u, v, data in ctx.graph.edges(data=True):
+            if data["relation"] in relations and u != v:
+                sub.add_edge(u, v, **data)
+        for component in nx.strongly_connected_components(sub):
+            if len(component) < 2:
+                continue
+            start = min(component)
+            cycle = nx.find_cycle(sub.subgraph(component), source=start)
+            ids = [u.split(":", 1)[1] for u, _ in cycle]
             chain = " -> ".join(f"`{i}`" for i in [*ids, ids[0]])
+            message = f"circular {what}: {chain}"
+            if len(component) > len(ids):
+                message += f" ({len(component)} {'sources' if what == 'sourcing' else 'claims'} in one cycle group)"
+            via = next((sub[u][v] for u, v in cycle if sub[u][v]["relation"] == "via"), None)
+            if via is not None:
+                claim = ctx.corpus.claims[via["claim"]]
+                line, column = claim.position("evidence", via["index"], "via")
+                yield Finding("KB104", message, claim.path, line, column, claim_id=claim.id)
+                continue
+            record = records[ids[0]]
             line, column = record.position("id")
-            kind = "derivation" if prefix == "claim" else "sourcing"
-            yield Finding("KB104", f"circular {kind}: {chain}", record.path, line, column, **_subject(record))
+            yield Finding("KB104", message, record.path, line, column, **_subject(record))
