@@ -36,10 +36,6 @@ class Analysis:
     status: dict[str, str] = field(default_factory=dict)
     origins: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def failed(self) -> bool:
-        return any(finding.fails for finding in self.findings)
-
 
 def analyse(root: Path, *, today: date | None = None, require_snapshots: bool = False) -> Analysis:
     """Load, check and annotate the knowledge base at ``root``."""
@@ -54,9 +50,11 @@ def analyse_settings(settings: Settings, *, today: date | None = None, require_s
     # 3. the checks, with severities and acknowledgements applied
     day = today or settings.today or date.today()
     findings = run_checks(CheckContext(corpus, graph, day, require_snapshots))
-    # 4. contradictions the checks detected become edges, so that they count for status
+    # 4. contradictions the checks detected become edges, so that they count for status; an
+    #    acknowledged one has been judged by the editors (e.g. "different spans, not a
+    #    disagreement") and stays a finding only
     for finding in findings:
-        if finding.code in _DETECTED and finding.claim_id and finding.other_claim_id:
+        if finding.code in _DETECTED and finding.claim_id and finding.other_claim_id and not finding.acknowledged:
             add_detected_contradiction(graph, finding.claim_id, finding.other_claim_id, finding.message)
     # 5. computed attributes of every claim
     result = Analysis(settings, corpus, graph, findings, day)

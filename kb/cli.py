@@ -23,7 +23,6 @@ from kb.models import ID_PATTERN, Claim, Source
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
 from kb.settings import Settings, SettingsError, find_root, load_settings
-from kb.values import format_quantity
 
 __all__ = ["main"]
 
@@ -273,7 +272,7 @@ def _show_claim(analysis: Analysis, record) -> list[str]:
     fields = [("kind", claim.kind), ("status", analysis.status[claim.id]),
               ("independent origins", analysis.origins[claim.id]), ("subject", claim.subject),
               ("metric", claim.metric),
-              ("value", format_quantity(claim.value, claim.unit) + (" (approx.)" if claim.approximate else "") if claim.value else None),
+              ("value", claim.figure()),
               ("period", claim.period), ("claimant", claim.claimant), ("stated", claim.stated),
               ("verdict", f"{claim.verdict.rating}: {claim.verdict.rationale or ''}" if claim.verdict else None)]  # fmt: skip
     lines += [f"  {name:<20}{value}" for name, value in fields if value is not None]
@@ -289,6 +288,8 @@ def _show_claim(analysis: Analysis, record) -> list[str]:
     if links:
         lines += ["", "Links:"] + [f"  {arrow} {relation} {other} ({origin})" for relation, other, origin, arrow in sorted(links)]
     lines += ["", f"Cite as: [@claim:{claim.id}]"]
+    if analysis.settings.base_url:
+        lines.append(f"URL:     {analysis.settings.base_url.rstrip('/')}/c/{claim.id}")
     return lines
 
 

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import sqlite_utils
@@ -27,7 +27,6 @@ from kb.graph import evidence_origin
 from kb.load import collect_files
 from kb.render import render_markdown
 from kb.settings import Settings
-from kb.values import format_quantity
 
 __all__ = ["SCHEMA_VERSION", "BuildError", "build_database", "input_fingerprint", "is_stale"]
 
@@ -38,9 +37,18 @@ class BuildError(Exception):
     """The database could not be written; the previous one is untouched."""
 
 
-def input_fingerprint(settings: Settings) -> str:
-    """A hash of everything a build reads: the files, the settings, the kb version."""
-    digest = hashlib.sha256(f"kb {__version__} schema {SCHEMA_VERSION}\n".encode())
+def input_fingerprint(settings: Settings, today: date | None = None) -> str:
+    """A hash of everything a build depends on: the files, the settings, the kb version,
+    the snapshot folders (names, sizes, times of their files) and the date the time rules use."""
+    day = today or settings.today or date.today()
+    digest = hashlib.sha256(f"kb {__version__} schema {SCHEMA_VERSION} today {day}\n".encode())
+    for folder in settings.snapshot_dirs:
+        digest.update(f"snapshots {folder.resolve()}\n".encode())
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                with contextlib.suppress(OSError):
+                    info = path.stat()
+                    digest.update(f"{path.name} {info.st_size} {info.st_mtime_ns}\n".encode())
     for name in ("kb.toml", "pyproject.toml"):
         path = settings.root / name
         if path.is_file():
@@ -137,6 +145,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
          "published": str, "published_start": str, "translation_of": str, "snapshot": str, "origin_id": str,
          "tags": str, "body": str, "body_html": str, "path": str},
         pk="id", not_null={"title", "type", "path"},
+        foreign_keys=[("translation_of", "sources", "id"), ("origin_id", "sources", "id")],
     )  # fmt: skip
     db["claims"].create(
         {"id": str, "statement": str, "kind": str, "subject": str, "entity_id": str, "metric": str,
@@ -224,10 +233,14 @@ def _source_row(analysis: Analysis, record) -> dict:
         "published": _text(source.published),
         "published_start": source.published.start.isoformat() if source.published else None,
         "translation_of": source.translation_of if source.translation_of in analysis.corpus.sources else None,
-        "snapshot": source.snapshot, "origin_id": evidence_origin(analysis.graph, source.id, None),
+        "snapshot": source.snapshot, "origin_id": _known(analysis, evidence_origin(analysis.graph, source.id, None)),
         "tags": _json(source.tags), "body": body or None, "body_html": render_markdown(body) if body else None,
         "path": record.path,
     }  # fmt: skip
+
+
+def _known(analysis: Analysis, source_id: str) -> str | None:
+    return source_id if source_id in analysis.corpus.sources else None
 
 
 def _claim_row(analysis: Analysis, record) -> dict:
@@ -239,7 +252,7 @@ def _claim_row(analysis: Analysis, record) -> dict:
         "entity_id": _entity_id(analysis, claim.id), "metric": claim.metric,
         "value": quantity.value if quantity else None,
         "value_low": quantity.low if quantity else None, "value_high": quantity.high if quantity else None,
-        "unit": claim.unit, "figure": _figure(claim), "period": _text(claim.period),
+        "unit": claim.unit, "figure": claim.figure(), "period": _text(claim.period),
         "period_start": claim.period.start.isoformat() if claim.period else None,
         "period_end": claim.period.end.isoformat() if claim.period else None,
         "approximate": int(claim.approximate), "claimant": claim.claimant, "stated": _text(claim.stated),
@@ -255,13 +268,6 @@ def _claim_row(analysis: Analysis, record) -> dict:
     }  # fmt: skip
 
 
-def _figure(claim) -> str | None:
-    """The figure as a reader writes it: 'about 5 billion USD', '3.5 billion–4.5 billion USD'."""
-    if claim.value is None:
-        return None
-    return ("about " if claim.approximate else "") + format_quantity(claim.value, claim.unit)
-
-
 def _evidence_rows(analysis: Analysis) -> Iterator[dict]:
     sources = analysis.corpus.sources
     for record in analysis.corpus.claims.values():
@@ -274,7 +280,7 @@ def _evidence_rows(analysis: Analysis) -> Iterator[dict]:
                 "id": f"{record.id}-e{index + 1}", "claim_id": record.id, "position": index + 1,
                 "source_id": item.source, "via": via, "stance": item.stance, "quote": item.quote,
                 "locator": item.locator, "stated_as": item.stated_as, "note": item.note,
-                "origin_id": origin if origin in sources else None,
+                "origin_id": origin,
             }  # fmt: skip
 
 
@@ -335,7 +341,7 @@ def _build_row(analysis: Analysis) -> dict:
     return {
         "kb_version": __version__, "schema_version": SCHEMA_VERSION,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": _git_commit(analysis.settings.root), "input_hash": input_fingerprint(analysis.settings),
+        "git_commit": _git_commit(analysis.settings.root), "input_hash": input_fingerprint(analysis.settings, analysis.today),
         "today": analysis.today.isoformat(), "claims": len(analysis.corpus.claims),
         "sources": len(analysis.corpus.sources), "findings": len(analysis.findings),
     }  # fmt: skip
@@ -346,11 +352,12 @@ def _index_and_search(db: sqlite_utils.Database) -> None:
                            ("claims", ["kind"]), ("claims", ["claimant"]), ("findings", ["code"])):  # fmt: skip
         db[table].create_index(columns, if_not_exists=True)
     db.index_foreign_keys()
+    # The database is rebuilt whole, so no triggers keep the indexes in sync with edits.
     # English statements: porter stemming. Quotes and source titles are mostly Chinese, which the
     # default tokenizer cannot split into words: trigram (queries need at least 3 characters).
-    db["claims"].enable_fts(["statement", "body"], tokenize="porter", create_triggers=True)
-    db["evidence"].enable_fts(["quote", "stated_as"], tokenize="trigram", create_triggers=True)
-    db["sources"].enable_fts(["title", "body"], tokenize="trigram", create_triggers=True)
+    db["claims"].enable_fts(["statement", "body"], tokenize="porter")
+    db["evidence"].enable_fts(["quote", "stated_as"], tokenize="trigram")
+    db["sources"].enable_fts(["title", "body"], tokenize="trigram")
     db.analyze()
 
 
@@ -376,7 +383,9 @@ select p.claimant, count(*) as forecasts, count(r.id) as resolved,
   sum(r.outcome = 'correct') as correct, sum(r.outcome = 'partly') as partly,
   sum(r.outcome = 'incorrect') as incorrect, sum(r.outcome = 'ambiguous') as ambiguous,
   sum(r.id is null and p.period_end < (select today from kb_build)) as overdue
-from claims p left join claim_links r on r.to_claim = p.id and r.relation = 'resolves'
+from claims p left join (
+  select to_claim, min(id) as id, min(outcome) as outcome from claim_links where relation = 'resolves' group by to_claim
+) r on r.to_claim = p.id
 where p.kind in ('projection', 'prediction')
 group by p.claimant order by forecasts desc, p.claimant""",
     "origins": """

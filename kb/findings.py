@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 
 __all__ = ["Finding", "SEVERITY_ORDER"]
@@ -42,6 +43,14 @@ class Finding:
     def id(self) -> str:
         """A deterministic id: the same finding in the same place always has the same id."""
         key = "\x1f".join(map(str, (self.code, self.path, self.line, self.column, self.message)))
+        return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across edits elsewhere in the file and across days: the rule, the file, what
+        it is about, and the message without its numbers (lines, dates, percentages)."""
+        message = re.sub(r"[0-9]+", "#", self.message)
+        key = "\x1f".join(map(str, (self.code, self.path, self.claim_id, self.source_id, self.other_claim_id, message)))
         return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
     @property

@@ -115,8 +115,9 @@ def _add_source_edges(graph: nx.MultiDiGraph, id_: str, source) -> None:
 def _add_claim_edges(graph: nx.MultiDiGraph, id_: str, claim) -> None:
     node = claim_node(id_)
     for index, item in enumerate(claim.evidence):
+        via = item.via if item.via and source_node(item.via) in graph else None  # unknown: KB101
         _link(graph, node, source_node(item.source), "evidence", index=index, stance=item.stance,
-              quote=item.quote, locator=item.locator, via=item.via)  # fmt: skip
+              quote=item.quote, locator=item.locator, via=via)  # fmt: skip
         if item.via:
             _link(graph, source_node(item.source), source_node(item.via), "via", claim=id_, index=index)
     for item in claim.contradicts:

@@ -202,6 +202,12 @@ class Claim(_Strict):
             return [{"claim": item} if isinstance(item, str) else item for item in raw]
         return raw
 
+    def figure(self) -> str | None:
+        """The figure as a reader writes it: 'about 5 billion USD', '3.5 billion–4.5 billion USD'."""
+        if self.value is None:
+            return None
+        return ("about " if self.approximate else "") + values.format_quantity(self.value, self.unit)
+
     @model_validator(mode="after")
     def _figure_needs_metric_and_unit(self) -> Claim:
         if self.value is not None and self.metric is None:

@@ -139,7 +139,7 @@ def _sarif(findings: list[Finding]) -> dict:
             "level": _sarif_level(finding.severity),
             "message": {"text": finding.message},
             "locations": [_location(finding.path, finding.line, finding.column)],
-            "partialFingerprints": {"kbFinding/v1": finding.id},
+            "partialFingerprints": {"kbFinding/v1": finding.fingerprint},
         }
         if finding.related:
             result["relatedLocations"] = [

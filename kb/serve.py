@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -60,6 +61,8 @@ def signature(settings: Settings) -> tuple:
     second; only when it changes does the content hash decide whether to rebuild."""
     paths = [path for _, path in collect_files(settings)]
     paths += [settings.root / name for name in ("kb.toml", "pyproject.toml")]
+    for folder in settings.snapshot_dirs:
+        paths += sorted(folder.iterdir()) if folder.is_dir() else []
     stats = []
     for path in paths:
         try:
@@ -67,7 +70,7 @@ def signature(settings: Settings) -> tuple:
         except OSError:
             continue
         stats.append((str(path), info.st_size, info.st_mtime_ns))
-    return tuple(stats)
+    return (date.today().isoformat(), *stats)  # the time rules change with the date
 
 
 def serve(settings: Settings, host: str, port: int, public: bool, watch: bool,

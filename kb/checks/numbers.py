@@ -27,7 +27,7 @@ from itertools import combinations
 
 from kb.checks.context import CheckContext
 from kb.findings import Finding
-from kb.formula import FormulaError, evaluate
+from kb.formula import FormulaError, evaluate, names
 from kb.graph import claim_node
 from kb.load import Record
 from kb.values import format_amount, format_quantity
@@ -167,8 +167,7 @@ def _figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
 
 
 def _describe(record: Record) -> str:
-    claim = record.model
-    return format_quantity(claim.value, claim.unit) + (" (approx.)" if claim.approximate else "")
+    return record.model.figure()
 
 
 def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
@@ -288,6 +287,9 @@ def _derivations(ctx: CheckContext) -> Iterator[Finding]:
                 yield Finding("KB303", f"derived_from inputs without a value: {', '.join(missing)}", record.path, line, column, claim_id=record.id)
                 continue
             try:
+                unused = sorted(set(claim.derived_from.inputs) - names(claim.derived_from.formula))
+                if unused:
+                    raise FormulaError(f"input {', '.join(f'`{n}`' for n in unused)} not used in `{claim.derived_from.formula}`")
                 computed = evaluate(claim.derived_from.formula, inputs)
             except FormulaError as exc:
                 yield Finding("KB303", f"derived_from: {exc}", record.path, line, column, claim_id=record.id)

@@ -1,0 +1,100 @@
+"""Checks on inputs the rule fixtures do not cover: extremes, cycles, outliers, edge cases."""
+
+from __future__ import annotations
+
+import time
+
+from click.testing import CliRunner
+
+from kb.cli import main
+from kb.export import build_database
+
+FIGURE = "---\nid: {id}\nstatement: s\nkind: fact\n{subject}metric: revenue\nvalue: {value}\nunit: USD\nperiod: 2024\nstated: 2025-03\n{extra}---\n"
+
+
+def figure(kb, id_, value, subject="subject: OpenAI\n", extra=""):
+    kb.claim(id_, folder="x", text=FIGURE.format(id=id_, value=value, subject=subject, extra=extra))
+
+
+def codes(kb):
+    return sorted((f.code, f.claim_id or f.source_id) for f in kb.analyse().findings if f.code not in ("KB201", "KB103"))
+
+
+def test_huge_values_build_and_overflowing_formulas_are_findings(kb):
+    figure(kb, "big", "1e20")
+    figure(kb, "cube", "1e20", extra="derived_from: {formula: 'a * a * a * a * a * a * a * a * a * a * a * a * a * a * a * a', inputs: {a: big}}\n")
+    result = kb.analyse()
+    assert [(f.code, f.claim_id) for f in result.findings if f.code == "KB303"] == [("KB303", "cube")]
+    assert "too large" in next(f.message for f in result.findings if f.code == "KB303")
+    build_database(result)  # 1e20 is stored as a REAL, not an overflowing INTEGER
+
+
+def test_unused_formula_input(kb):
+    figure(kb, "a", "5")
+    figure(kb, "b", "5", extra="derived_from: {formula: 'x', inputs: {x: a, y: a}}\n")
+    [message] = [f.message for f in kb.analyse().findings if f.code == "KB303"]
+    assert message == "derived_from: input `y` not used in `x`"
+
+
+def test_a_citation_clique_is_one_finding_and_fast(kb):
+    ids = [f"s{i}" for i in range(12)]
+    for id_ in ids:
+        kb.source(id_, extra="cites: [" + ", ".join(i for i in ids if i != id_) + "]\n")
+    start = time.perf_counter()
+    found = [f for f in kb.analyse().findings if f.code == "KB104"]
+    assert time.perf_counter() - start < 10  # a generous bound: simple_cycles would never end
+    assert len(found) == 1 and "(12 sources in one cycle group)" in found[0].message
+
+
+def test_outlier_is_reported_on_the_odd_figure(kb):
+    for id_, value in (("p1", "83 million"), ("p2", "84 million"), ("p3", "83.5 million"), ("odd", "830 million")):
+        figure(kb, id_, value)
+    result = kb.analyse()
+    assert [(f.code, f.claim_id) for f in result.findings if f.code in ("KB301", "KB304")] == [("KB304", "odd")]
+    assert result.status["p1"] == "contested" and result.status["odd"] == "contested"
+
+
+def test_acknowledged_conflict_is_not_a_contradiction(kb):
+    figure(kb, "a", "5 billion")
+    figure(kb, "b", "3 billion", extra="acknowledge: {KB301: 'different scopes, not a disagreement'}\n")
+    result = kb.analyse()
+    assert [(f.code, f.acknowledged) for f in result.findings if f.code == "KB301"] == [("KB301", True)]
+    assert result.status == {"a": "unsupported", "b": "unsupported"}
+
+
+def test_figures_without_subject_are_not_compared(kb):
+    figure(kb, "a", "5 billion", subject="")
+    figure(kb, "b", "3 billion", subject="")
+    assert [c for c, _ in codes(kb)] == []
+
+
+def test_blank_quote_and_odd_line_separator(kb):
+    kb.source()
+    kb.claim("q", folder="x", text="---\nid: q\nstatement: s\nkind: fact\nevidence: [{source: outlet-report, quote: '  '}]\n---\n")
+    kb.claim("r", folder="x", text="---\nid: r\nstatement: s\u2028t\nkind: fact\n---\n")
+    found = [(f.code, f.path, f.line, f.message) for f in kb.analyse().findings if f.code.startswith("KB00")]
+    assert found == [
+        ("KB004", "claims/x/q.md", 5, "`evidence[0].quote`: must not be blank"),
+        ("KB003", "claims/x/r.md", 3, "frontmatter contains the line separator U+2028: use a plain newline"),
+    ]
+
+
+def test_duplicate_id_keeps_the_file_named_after_it(kb):
+    kb.claim("a", folder="x", text="---\nid: b\nstatement: first\nkind: fact\n---\n")
+    kb.claim("b", folder="x", text="---\nid: b\nstatement: second\nkind: fact\n---\n")
+    result = kb.analyse()
+    assert result.corpus.claims["b"].path == "claims/x/b.md"
+    assert sorted((f.code, f.path) for f in result.findings if f.code in ("KB005", "KB006")) == [
+        ("KB005", "claims/x/a.md"), ("KB006", "claims/x/a.md")]  # fmt: skip
+
+
+def test_missing_claims_folder_is_a_usage_error(tmp_path):
+    (tmp_path / "kb.toml").write_text('claims = "claimz"\n')
+    result = CliRunner().invoke(main, ["check", "--root", str(tmp_path)])
+    assert result.exit_code == 2 and "no claims folder" in result.stderr
+    assert CliRunner().invoke(main, ["check", "--root", str(tmp_path / "nope")]).exit_code == 2
+
+
+def test_new_refuses_folders_outside(kb):
+    result = CliRunner().invoke(main, ["new", "--root", str(kb.root), "claim", "x", "--folder", "../../escape"])
+    assert result.exit_code == 2 and "plain folder name" in result.stderr
