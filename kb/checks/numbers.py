@@ -287,10 +287,10 @@ def _derivations(ctx: CheckContext) -> Iterator[Finding]:
                 yield Finding("KB303", f"derived_from inputs without a value: {', '.join(missing)}", record.path, line, column, claim_id=record.id)
                 continue
             try:
+                computed = evaluate(claim.derived_from.formula, inputs)
                 unused = sorted(set(claim.derived_from.inputs) - names(claim.derived_from.formula))
                 if unused:
                     raise FormulaError(f"input {', '.join(f'`{n}`' for n in unused)} not used in `{claim.derived_from.formula}`")
-                computed = evaluate(claim.derived_from.formula, inputs)
             except FormulaError as exc:
                 yield Finding("KB303", f"derived_from: {exc}", record.path, line, column, claim_id=record.id)
                 continue
