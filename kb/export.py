@@ -23,7 +23,7 @@ import sqlite_utils
 
 from kb import __version__
 from kb.analyse import Analysis
-from kb.graph import evidence_origin
+from kb.graph import claim_entities, evidence_origin
 from kb.load import collect_files
 from kb.render import render_markdown
 from kb.settings import Settings
@@ -191,7 +191,8 @@ def _create_tables(db: sqlite_utils.Database) -> None:
 def _rows(analysis: Analysis) -> Iterator[tuple[str, list[dict]]]:
     yield "entities", _entity_rows(analysis)
     yield "sources", [_source_row(analysis, record) for record in analysis.corpus.sources.values()]
-    yield "claims", [_claim_row(analysis, record) for record in analysis.corpus.claims.values()]
+    entities = claim_entities(analysis.graph)
+    yield "claims", [_claim_row(analysis, record, entities) for record in analysis.corpus.claims.values()]
     yield "evidence", list(_evidence_rows(analysis))
     yield "claim_links", list(_claim_link_rows(analysis))
     yield "source_links", list(_source_link_rows(analysis))
@@ -211,13 +212,6 @@ def _entity_rows(analysis: Analysis) -> list[dict]:
             claims = sum(1 for _, _, rel in graph.in_edges(node, data="relation") if rel == "about")
             rows.append({"id": node.removeprefix("entity:"), "name": data["name"], "aliases": _json(data["aliases"]), "claims": claims})
     return sorted(rows, key=lambda row: row["id"])
-
-
-def _entity_id(analysis: Analysis, claim_id: str) -> str | None:
-    for _, target, rel in analysis.graph.out_edges(f"claim:{claim_id}", data="relation"):
-        if rel == "about":
-            return target.removeprefix("entity:")
-    return None
 
 
 def _text(value: object) -> str | None:
@@ -243,13 +237,13 @@ def _known(analysis: Analysis, source_id: str) -> str | None:
     return source_id if source_id in analysis.corpus.sources else None
 
 
-def _claim_row(analysis: Analysis, record) -> dict:
+def _claim_row(analysis: Analysis, record, entities: dict[str, str]) -> dict:
     claim = record.model
     body = record.document.body.strip()
     quantity, verdict = claim.value, claim.verdict
     return {
         "id": claim.id, "statement": claim.statement, "kind": claim.kind, "subject": claim.subject,
-        "entity_id": _entity_id(analysis, claim.id), "metric": claim.metric,
+        "entity_id": entities.get(claim.id), "metric": claim.metric,
         "value": quantity.value if quantity else None,
         "value_low": quantity.low if quantity else None, "value_high": quantity.high if quantity else None,
         "unit": claim.unit, "figure": claim.figure(), "period": _text(claim.period),

@@ -25,6 +25,7 @@ from kb.load import Corpus
 __all__ = [
     "add_detected_contradiction",
     "build_graph",
+    "claim_entities",
     "claim_node",
     "compute_status",
     "entity_id",
@@ -132,6 +133,15 @@ def _add_claim_edges(graph: nx.MultiDiGraph, id_: str, claim) -> None:
     if claim.resolves:
         _link(graph, node, claim_node(claim.resolves.claim), "resolves", origin="declared",
               outcome=claim.resolves.outcome)  # fmt: skip
+
+
+def claim_entities(graph: nx.MultiDiGraph) -> dict[str, str]:
+    """Claim id -> the entity id it is about (claims without a subject are absent)."""
+    return {
+        u.removeprefix("claim:"): v.removeprefix("entity:")
+        for u, v, relation in graph.edges(data="relation")
+        if relation == "about"
+    }
 
 
 def add_detected_contradiction(graph: nx.MultiDiGraph, later: str, earlier: str, note: str) -> None:

@@ -29,7 +29,8 @@ class CheckContext:
     graph: nx.MultiDiGraph
     today: date
     require_snapshots: bool = False
-    entities: dict[str, str] | None = None  # claim id -> entity node, filled on first use
+    entities: dict[str, str] | None = None  # claim id -> entity id, filled on first use
+    figures: dict[tuple, list] | None = None  # (entity, metric) -> comparable claims, filled on first use
     _snapshots: dict[str, str | None] = field(default_factory=dict)
 
     @property

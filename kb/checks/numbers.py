@@ -28,7 +28,7 @@ from itertools import combinations
 from kb.checks.context import CheckContext
 from kb.findings import Finding
 from kb.formula import FormulaError, evaluate, names
-from kb.graph import claim_node
+from kb.graph import claim_entities, claim_node
 from kb.load import Record
 from kb.values import format_amount, format_quantity
 
@@ -64,9 +64,9 @@ def is_level(metric: str, unit: str) -> bool:
 
 
 def entity_of(ctx: CheckContext, claim_id: str) -> str | None:
-    """The entity node a claim is about (computed once per run for all claims)."""
+    """The entity a claim is about (mapped once per run for all claims)."""
     if ctx.entities is None:
-        ctx.entities = {u.removeprefix("claim:"): v for u, v, rel in ctx.graph.edges(data="relation") if rel == "about"}
+        ctx.entities = claim_entities(ctx.graph)
     return ctx.entities.get(claim_id)
 
 
@@ -155,6 +155,13 @@ def _comparable_pairs(records: list[Record]) -> Iterator[tuple[Record, Record]]:
 
 
 def _figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
+    """(entity, metric) -> the claims with a comparable figure; computed once per run."""
+    if ctx.figures is None:
+        ctx.figures = _group_figures(ctx)
+    return ctx.figures
+
+
+def _group_figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
     groups: dict[tuple, list[Record]] = defaultdict(list)
     for record in ctx.corpus.claims.values():
         claim = record.model
@@ -164,10 +171,6 @@ def _figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
             if low <= high and entity is not None:  # "same subject": no subject, no comparison
                 groups[(entity, claim.metric)].append(record)
     return groups
-
-
-def _describe(record: Record) -> str:
-    return record.model.figure()
 
 
 def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
@@ -205,13 +208,13 @@ def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _what(metric: str, here: Record, other: Record) -> str:
-    return (f"{metric} for {here.model.period}: {_describe(here)} here, {_describe(other)} in `{other.id}` "
+    return (f"{metric} for {here.model.period}: {here.model.figure()} here, {other.model.figure()} in `{other.id}` "
             f"({other.model.claimant or 'no claimant'})")  # fmt: skip
 
 
 def _pair_finding(code: str, message: str, here: Record, other: Record) -> Finding:
     line, column = here.position("value")
-    related_place = ((other.path, *other.position("value"), f"the other figure, {_describe(other)}"),)
+    related_place = ((other.path, *other.position("value"), f"the other figure, {other.model.figure()}"),)
     return Finding(code, message, here.path, line, column, claim_id=here.id, other_claim_id=other.id, related=related_place)
 
 
@@ -336,6 +339,6 @@ def _relation_pair(ctx: CheckContext, relation, left: Record, right: Record) -> 
         return
     here, other = later_first(left, right)
     message = (f"{relation.left} = {relation.factor:g} × {relation.right} does not hold for {x.period}: "
-               f"{_describe(left)} (`{left.id}`) vs {_describe(right)} (`{right.id}`)")  # fmt: skip
+               f"{left.model.figure()} (`{left.id}`) vs {right.model.figure()} (`{right.id}`)")  # fmt: skip
     line, column = here.position("value")
     yield Finding("KB303", message, here.path, line, column, claim_id=here.id, other_claim_id=other.id)
