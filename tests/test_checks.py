@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from click.testing import CliRunner
 
 from kb.cli import main
@@ -40,9 +38,7 @@ def test_a_citation_clique_is_one_finding_and_fast(kb):
     ids = [f"s{i}" for i in range(12)]
     for id_ in ids:
         kb.source(id_, extra="cites: [" + ", ".join(i for i in ids if i != id_) + "]\n")
-    start = time.perf_counter()
-    found = [f for f in kb.analyse().findings if f.code == "KB104"]
-    assert time.perf_counter() - start < 10  # a generous bound: simple_cycles would never end
+    found = [f for f in kb.analyse().findings if f.code == "KB104"]  # listing every cycle would never end
     assert len(found) == 1 and "(12 sources in one cycle group)" in found[0].message
 
 

@@ -132,3 +132,12 @@ def test_kb_serve_end_to_end(minimal):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def test_values_built_by_a_query_are_capped(database):
+    """The SQL time limit does not cap memory; the plugin's length limit does (README claim)."""
+    ds = datasette(*database)
+    small = await ds.client.get("/kb.json?sql=select+length(zeroblob(1000))&_shape=array")
+    assert small.json() == [{"length(zeroblob(1000))": 1000}]
+    huge = await ds.client.get("/kb.json?sql=select+length(zeroblob(200000000))&_shape=array")
+    assert huge.status_code == 400 and "too big" in huge.text
