@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-kb
 # In CI the seed archive (../shared/seeds) is present: every quote must be verified there.
 REQUIRE_SNAPSHOTS := $(if $(CI),--require-snapshots,)
 
-.PHONY: install build serve check test bench lock docs clean
+.PHONY: install build serve check lint test bench lock docs clean
 
 install: $(STAMP)
 
@@ -27,7 +27,11 @@ serve: install
 check: install
 	$(BIN)/kb check --strict $(REQUIRE_SNAPSHOTS)
 
-test: install
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
 	$(BIN)/python -m pytest
 	$(BIN)/kb check --strict $(REQUIRE_SNAPSHOTS)
 

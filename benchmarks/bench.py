@@ -43,7 +43,9 @@ def synthesize(root: Path, claims: int, seed: int = 7) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"src-{i}.md").write_text(
             f"---\nid: src-{i}\ntitle: Report {i}\ntype: article\npublisher: Publisher {i % 50}\n"
-            f"published: 2024-{1 + i % 12:02d}\n---\nA synthetic source.\n", encoding="utf-8")  # fmt: skip
+            f"published: 2024-{1 + i % 12:02d}\n---\nA synthetic source.\n",
+            encoding="utf-8",
+        )
     for i in range(claims):
         subject = SUBJECTS[(i // 40) % len(SUBJECTS)]
         metric, unit = METRICS[(i // 10) % len(METRICS)]
@@ -57,8 +59,10 @@ def synthesize(root: Path, claims: int, seed: int = 7) -> None:
             f"---\nid: c-{i}\nstatement: {subject} figure number {i}.\nkind: fact\nsubject: {subject}\n"
             f"metric: {metric}\nvalue: {value}\nunit: {unit}\nperiod: {2020 + (i // 10) % 5}-Q{1 + (i // 50) % 4}\n"
             f"claimant: Publisher {i % 50}\nstated: 2025-06-01\n{contradicts}"
-            f"evidence:\n  - source: src-{i % sources}\n    quote: \"figure {i}\"\n    locator: p. {i % 30}\n"
-            f"---\nNotes on claim {i}: context and caveats, a paragraph of Markdown.\n", encoding="utf-8")  # fmt: skip
+            f'evidence:\n  - source: src-{i % sources}\n    quote: "figure {i}"\n    locator: p. {i % 30}\n'
+            f"---\nNotes on claim {i}: context and caveats, a paragraph of Markdown.\n",
+            encoding="utf-8",
+        )
 
 
 def timed(function, repeat: int) -> tuple[float, object]:

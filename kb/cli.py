@@ -38,15 +38,21 @@ class KbError(click.ClickException):
 
 def _root_option(command):
     return click.option(
-        "--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+        "--root",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=None,
         help="Knowledge base root (default: the nearest folder upward with kb.toml, "
-             "a pyproject.toml with [tool.kb], or a claims/ folder).",
-    )(command)  # fmt: skip
+        "a pyproject.toml with [tool.kb], or a claims/ folder).",
+    )(command)
 
 
 def _today_option(command):
-    return click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
-                        help="Date for time rules (default: `today` in the settings, else the current date).")(command)  # fmt: skip
+    return click.option(
+        "--today",
+        type=click.DateTime(["%Y-%m-%d"]),
+        default=None,
+        help="Date for time rules (default: `today` in the settings, else the current date).",
+    )(command)
 
 
 def _settings(root: Path | None, *, need_claims: bool = True) -> Settings:
@@ -80,7 +86,7 @@ def _guard(function):
         except BrokenPipeError:  # `kb rule --all | head`: the reader has gone, nothing to report
             sys.stderr.close()
             sys.exit(0)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if os.environ.get("KB_DEBUG"):
                 raise
             raise KbError(f"internal error: {type(exc).__name__}: {exc} (set KB_DEBUG=1 for details)") from None
@@ -106,9 +112,17 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, envvar="KB_OUTPUT_FORMAT",
-              help="Output format (default: concise; env KB_OUTPUT_FORMAT).")  # fmt: skip
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to a file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    envvar="KB_OUTPUT_FORMAT",
+    help="Output format (default: concise; env KB_OUTPUT_FORMAT).",
+)
+@click.option(
+    "-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to a file."
+)
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--require-snapshots", is_flag=True, help="A source whose snapshot cannot be found is an error.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the check.")
@@ -155,11 +169,18 @@ def _limit(findings, paths, root: Path):
             wanted.append(absolute.relative_to(root).as_posix())
         except ValueError:
             raise KbError(f"{path} is outside the knowledge base at {root}") from None
-    return [f for f in findings if any(f.path == w or f.path.startswith(w.rstrip("/") + "/") or w == "." for w in wanted)]
+    return [
+        f for f in findings if any(f.path == w or f.path.startswith(w.rstrip("/") + "/") or w == "." for w in wanted)
+    ]
 
 
 @main.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Database file (default: `database` setting).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file (default: `database` setting).",
+)
 @_today_option
 @_root_option
 @_guard
@@ -262,19 +283,27 @@ def show(id_, today, root) -> None:
     lines = _show_claim(analysis, record) if record.kind == "claim" else _show_source(analysis, record)
     findings = [f for f in analysis.findings if id_ in (f.claim_id, f.source_id)]
     if findings:
-        lines += ["", "Findings:"] + [f"  {f.code} [{f.severity}{', acknowledged' if f.acknowledged else ''}] {f.message}" for f in findings]
+        lines += ["", "Findings:"] + [
+            f"  {f.code} [{f.severity}{', acknowledged' if f.acknowledged else ''}] {f.message}" for f in findings
+        ]
     click.echo("\n".join(lines))
 
 
 def _show_claim(analysis: Analysis, record) -> list[str]:
     claim = record.model
     lines = [f"claim {claim.id}  ({record.path})", f"  {claim.statement}", ""]
-    fields = [("kind", claim.kind), ("status", analysis.status[claim.id]),
-              ("independent origins", analysis.origins[claim.id]), ("subject", claim.subject),
-              ("metric", claim.metric),
-              ("value", claim.figure()),
-              ("period", claim.period), ("claimant", claim.claimant), ("stated", claim.stated),
-              ("verdict", f"{claim.verdict.rating}: {claim.verdict.rationale or ''}" if claim.verdict else None)]  # fmt: skip
+    fields = [
+        ("kind", claim.kind),
+        ("status", analysis.status[claim.id]),
+        ("independent origins", analysis.origins[claim.id]),
+        ("subject", claim.subject),
+        ("metric", claim.metric),
+        ("value", claim.figure()),
+        ("period", claim.period),
+        ("claimant", claim.claimant),
+        ("stated", claim.stated),
+        ("verdict", f"{claim.verdict.rating}: {claim.verdict.rationale or ''}" if claim.verdict else None),
+    ]
     lines += [f"  {name:<20}{value}" for name, value in fields if value is not None]
     if claim.evidence:
         lines += ["", "Evidence:"]
@@ -283,10 +312,20 @@ def _show_claim(analysis: Analysis, record) -> list[str]:
             lines.append(f"  [{item.stance}] {item.source}{via}" + (f" ({item.locator})" if item.locator else ""))
             if item.quote:
                 lines.append(f"      “{item.quote}”")
-    links = [(d["relation"], v.removeprefix("claim:"), d.get("origin"), "->") for _, v, d in analysis.graph.out_edges(f"claim:{claim.id}", data=True) if v.startswith("claim:")]
-    links += [(d["relation"], u.removeprefix("claim:"), d.get("origin"), "<-") for u, _, d in analysis.graph.in_edges(f"claim:{claim.id}", data=True) if u.startswith("claim:")]
+    links = [
+        (d["relation"], v.removeprefix("claim:"), d.get("origin"), "->")
+        for _, v, d in analysis.graph.out_edges(f"claim:{claim.id}", data=True)
+        if v.startswith("claim:")
+    ]
+    links += [
+        (d["relation"], u.removeprefix("claim:"), d.get("origin"), "<-")
+        for u, _, d in analysis.graph.in_edges(f"claim:{claim.id}", data=True)
+        if u.startswith("claim:")
+    ]
     if links:
-        lines += ["", "Links:"] + [f"  {arrow} {relation} {other} ({origin})" for relation, other, origin, arrow in sorted(links)]
+        lines += ["", "Links:"] + [
+            f"  {arrow} {relation} {other} ({origin})" for relation, other, origin, arrow in sorted(links)
+        ]
     lines += ["", f"Cite as: [@claim:{claim.id}]"]
     if analysis.settings.base_url:
         lines.append(f"URL:     {analysis.settings.base_url.rstrip('/')}/c/{claim.id}")
@@ -296,12 +335,25 @@ def _show_claim(analysis: Analysis, record) -> list[str]:
 def _show_source(analysis: Analysis, record) -> list[str]:
     source = record.model
     lines = [f"source {source.id}  ({record.path})", f"  {source.title}", ""]
-    fields = [("type", source.type), ("publisher", source.publisher), ("authors", ", ".join(source.authors) or None),
-              ("published", source.published), ("language", source.language), ("url", source.url),
-              ("translation of", source.translation_of), ("cites", ", ".join(source.cites) or None),
-              ("snapshot", source.snapshot)]  # fmt: skip
+    fields = [
+        ("type", source.type),
+        ("publisher", source.publisher),
+        ("authors", ", ".join(source.authors) or None),
+        ("published", source.published),
+        ("language", source.language),
+        ("url", source.url),
+        ("translation of", source.translation_of),
+        ("cites", ", ".join(source.cites) or None),
+        ("snapshot", source.snapshot),
+    ]
     lines += [f"  {name:<16}{value}" for name, value in fields if value is not None]
-    cited_by = sorted({u.removeprefix("claim:") for u, _, rel in analysis.graph.in_edges(f"source:{source.id}", data="relation") if rel == "evidence"})
+    cited_by = sorted(
+        {
+            u.removeprefix("claim:")
+            for u, _, rel in analysis.graph.in_edges(f"source:{source.id}", data="relation")
+            if rel == "evidence"
+        }
+    )
     if cited_by:
         lines += ["", f"Evidence for {len(cited_by)} claims:"] + [f"  {c}" for c in cited_by]
     return lines
@@ -380,9 +432,13 @@ def new(kind, id_, folder, subject, publisher, root) -> None:
 def _skeleton(kind: str, id_: str, subject: str | None, publisher: str | None) -> str:
     today = date.today().isoformat()
     if kind == "claim":
-        return (f"---\nid: {id_}\nstatement: TODO one English sentence.\nkind: fact\n"
-                f"subject: {json.dumps(subject or 'TODO')}\nclaimant: TODO\nstated: {today}\n"
-                "evidence: []\n# evidence:\n#   - source: SOURCE-ID\n#     quote: \"verbatim excerpt\"\n#     locator: line 1\n"
-                "---\nNotes: context, how the period was resolved, caveats.\n")  # fmt: skip
-    return (f"---\nid: {id_}\ntitle: TODO\ntype: article\npublisher: {json.dumps(publisher or 'TODO')}\n"
-            f"published: {today[:7]}\n---\nWhat this source is and where it was found.\n")  # fmt: skip
+        return (
+            f"---\nid: {id_}\nstatement: TODO one English sentence.\nkind: fact\n"
+            f"subject: {json.dumps(subject or 'TODO')}\nclaimant: TODO\nstated: {today}\n"
+            'evidence: []\n# evidence:\n#   - source: SOURCE-ID\n#     quote: "verbatim excerpt"\n#     locator: line 1\n'
+            "---\nNotes: context, how the period was resolved, caveats.\n"
+        )
+    return (
+        f"---\nid: {id_}\ntitle: TODO\ntype: article\npublisher: {json.dumps(publisher or 'TODO')}\n"
+        f"published: {today[:7]}\n---\nWhat this source is and where it was found.\n"
+    )

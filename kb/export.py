@@ -16,7 +16,7 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -141,51 +141,141 @@ def _write(analysis: Analysis, temp: Path) -> None:
 def _create_tables(db: sqlite_utils.Database) -> None:
     db["entities"].create({"id": str, "name": str, "aliases": str, "claims": int}, pk="id")
     db["sources"].create(
-        {"id": str, "title": str, "type": str, "publisher": str, "authors": str, "url": str, "language": str,
-         "published": str, "published_start": str, "translation_of": str, "snapshot": str, "origin_id": str,
-         "tags": str, "body": str, "body_html": str, "path": str},
-        pk="id", not_null={"title", "type", "path"},
+        {
+            "id": str,
+            "title": str,
+            "type": str,
+            "publisher": str,
+            "authors": str,
+            "url": str,
+            "language": str,
+            "published": str,
+            "published_start": str,
+            "translation_of": str,
+            "snapshot": str,
+            "origin_id": str,
+            "tags": str,
+            "body": str,
+            "body_html": str,
+            "path": str,
+        },
+        pk="id",
+        not_null={"title", "type", "path"},
         foreign_keys=[("translation_of", "sources", "id"), ("origin_id", "sources", "id")],
-    )  # fmt: skip
+    )
     db["claims"].create(
-        {"id": str, "statement": str, "kind": str, "subject": str, "entity_id": str, "metric": str,
-         "value": float, "value_low": float, "value_high": float, "unit": str, "figure": str, "period": str,
-         "period_start": str, "period_end": str, "approximate": int, "claimant": str, "stated": str,
-         "stated_start": str, "status": str, "independent_origins": int, "evidence_count": int,
-         "verdict": str, "verdict_rationale": str, "verdict_reviewed": str, "supersedes": str,
-         "derived_formula": str, "tags": str, "body": str, "body_html": str, "path": str},
-        pk="id", not_null={"statement", "kind", "status", "path"},
+        {
+            "id": str,
+            "statement": str,
+            "kind": str,
+            "subject": str,
+            "entity_id": str,
+            "metric": str,
+            "value": float,
+            "value_low": float,
+            "value_high": float,
+            "unit": str,
+            "figure": str,
+            "period": str,
+            "period_start": str,
+            "period_end": str,
+            "approximate": int,
+            "claimant": str,
+            "stated": str,
+            "stated_start": str,
+            "status": str,
+            "independent_origins": int,
+            "evidence_count": int,
+            "verdict": str,
+            "verdict_rationale": str,
+            "verdict_reviewed": str,
+            "supersedes": str,
+            "derived_formula": str,
+            "tags": str,
+            "body": str,
+            "body_html": str,
+            "path": str,
+        },
+        pk="id",
+        not_null={"statement", "kind", "status", "path"},
         foreign_keys=[("entity_id", "entities", "id"), ("supersedes", "claims", "id")],
-    )  # fmt: skip
+    )
     db["evidence"].create(
-        {"id": str, "claim_id": str, "position": int, "source_id": str, "via": str, "stance": str, "quote": str,
-         "locator": str, "stated_as": str, "note": str, "origin_id": str},
-        pk="id", not_null={"claim_id", "source_id", "stance"},
-        foreign_keys=[("claim_id", "claims", "id"), ("source_id", "sources", "id"), ("via", "sources", "id"),
-                      ("origin_id", "sources", "id")],
-    )  # fmt: skip
+        {
+            "id": str,
+            "claim_id": str,
+            "position": int,
+            "source_id": str,
+            "via": str,
+            "stance": str,
+            "quote": str,
+            "locator": str,
+            "stated_as": str,
+            "note": str,
+            "origin_id": str,
+        },
+        pk="id",
+        not_null={"claim_id", "source_id", "stance"},
+        foreign_keys=[
+            ("claim_id", "claims", "id"),
+            ("source_id", "sources", "id"),
+            ("via", "sources", "id"),
+            ("origin_id", "sources", "id"),
+        ],
+    )
     db["claim_links"].create(
-        {"id": str, "from_claim": str, "to_claim": str, "relation": str, "origin": str, "note": str,
-         "outcome": str, "input": str},
-        pk="id", not_null={"from_claim", "to_claim", "relation", "origin"},
+        {
+            "id": str,
+            "from_claim": str,
+            "to_claim": str,
+            "relation": str,
+            "origin": str,
+            "note": str,
+            "outcome": str,
+            "input": str,
+        },
+        pk="id",
+        not_null={"from_claim", "to_claim", "relation", "origin"},
         foreign_keys=[("from_claim", "claims", "id"), ("to_claim", "claims", "id")],
-    )  # fmt: skip
+    )
     db["source_links"].create(
         {"source_id": str, "target_id": str, "relation": str},
         pk=("source_id", "target_id", "relation"),
         foreign_keys=[("source_id", "sources", "id"), ("target_id", "sources", "id")],
     )
     db["findings"].create(
-        {"id": str, "code": str, "name": str, "severity": str, "acknowledged": int, "acknowledgement": str,
-         "message": str, "path": str, "line": int, "column": int, "claim_id": str, "source_id": str,
-         "other_claim_id": str},
-        pk="id", not_null={"code", "name", "severity", "message", "path"},
+        {
+            "id": str,
+            "code": str,
+            "name": str,
+            "severity": str,
+            "acknowledged": int,
+            "acknowledgement": str,
+            "message": str,
+            "path": str,
+            "line": int,
+            "column": int,
+            "claim_id": str,
+            "source_id": str,
+            "other_claim_id": str,
+        },
+        pk="id",
+        not_null={"code", "name", "severity", "message", "path"},
         foreign_keys=[("claim_id", "claims", "id"), ("source_id", "sources", "id"), ("other_claim_id", "claims", "id")],
-    )  # fmt: skip
+    )
     db["kb_build"].create(
-        {"kb_version": str, "schema_version": int, "built_at": str, "git_commit": str, "input_hash": str,
-         "today": str, "claims": int, "sources": int, "findings": int}
-    )  # fmt: skip
+        {
+            "kb_version": str,
+            "schema_version": int,
+            "built_at": str,
+            "git_commit": str,
+            "input_hash": str,
+            "today": str,
+            "claims": int,
+            "sources": int,
+            "findings": int,
+        }
+    )
 
 
 def _rows(analysis: Analysis) -> Iterator[tuple[str, list[dict]]]:
@@ -210,7 +300,14 @@ def _entity_rows(analysis: Analysis) -> list[dict]:
     for node, data in graph.nodes(data=True):
         if data["kind"] == "entity":
             claims = sum(1 for _, _, rel in graph.in_edges(node, data="relation") if rel == "about")
-            rows.append({"id": node.removeprefix("entity:"), "name": data["name"], "aliases": _json(data["aliases"]), "claims": claims})
+            rows.append(
+                {
+                    "id": node.removeprefix("entity:"),
+                    "name": data["name"],
+                    "aliases": _json(data["aliases"]),
+                    "claims": claims,
+                }
+            )
     return sorted(rows, key=lambda row: row["id"])
 
 
@@ -222,15 +319,23 @@ def _source_row(analysis: Analysis, record) -> dict:
     source = record.model
     body = record.document.body.strip()
     return {
-        "id": source.id, "title": source.title, "type": source.type, "publisher": source.publisher,
-        "authors": _json(source.authors), "url": source.url, "language": source.language,
+        "id": source.id,
+        "title": source.title,
+        "type": source.type,
+        "publisher": source.publisher,
+        "authors": _json(source.authors),
+        "url": source.url,
+        "language": source.language,
         "published": _text(source.published),
         "published_start": source.published.start.isoformat() if source.published else None,
         "translation_of": source.translation_of if source.translation_of in analysis.corpus.sources else None,
-        "snapshot": source.snapshot, "origin_id": _known(analysis, evidence_origin(analysis.graph, source.id, None)),
-        "tags": _json(source.tags), "body": body or None, "body_html": render_markdown(body) if body else None,
+        "snapshot": source.snapshot,
+        "origin_id": _known(analysis, evidence_origin(analysis.graph, source.id, None)),
+        "tags": _json(source.tags),
+        "body": body or None,
+        "body_html": render_markdown(body) if body else None,
         "path": record.path,
-    }  # fmt: skip
+    }
 
 
 def _known(analysis: Analysis, source_id: str) -> str | None:
@@ -242,24 +347,37 @@ def _claim_row(analysis: Analysis, record, entities: dict[str, str]) -> dict:
     body = record.document.body.strip()
     quantity, verdict = claim.value, claim.verdict
     return {
-        "id": claim.id, "statement": claim.statement, "kind": claim.kind, "subject": claim.subject,
-        "entity_id": entities.get(claim.id), "metric": claim.metric,
+        "id": claim.id,
+        "statement": claim.statement,
+        "kind": claim.kind,
+        "subject": claim.subject,
+        "entity_id": entities.get(claim.id),
+        "metric": claim.metric,
         "value": quantity.value if quantity else None,
-        "value_low": quantity.low if quantity else None, "value_high": quantity.high if quantity else None,
-        "unit": claim.unit, "figure": claim.figure(), "period": _text(claim.period),
+        "value_low": quantity.low if quantity else None,
+        "value_high": quantity.high if quantity else None,
+        "unit": claim.unit,
+        "figure": claim.figure(),
+        "period": _text(claim.period),
         "period_start": claim.period.start.isoformat() if claim.period else None,
         "period_end": claim.period.end.isoformat() if claim.period else None,
-        "approximate": int(claim.approximate), "claimant": claim.claimant, "stated": _text(claim.stated),
+        "approximate": int(claim.approximate),
+        "claimant": claim.claimant,
+        "stated": _text(claim.stated),
         "stated_start": claim.stated.start.isoformat() if claim.stated else None,
-        "status": analysis.status[claim.id], "independent_origins": analysis.origins[claim.id],
+        "status": analysis.status[claim.id],
+        "independent_origins": analysis.origins[claim.id],
         "evidence_count": len(claim.evidence),
-        "verdict": verdict.rating if verdict else None, "verdict_rationale": verdict.rationale if verdict else None,
+        "verdict": verdict.rating if verdict else None,
+        "verdict_rationale": verdict.rationale if verdict else None,
         "verdict_reviewed": _text(verdict.reviewed) if verdict else None,
         "supersedes": claim.supersedes if claim.supersedes in analysis.corpus.claims else None,
         "derived_formula": claim.derived_from.formula if claim.derived_from else None,
-        "tags": _json(claim.tags), "body": body or None, "body_html": render_markdown(body) if body else None,
+        "tags": _json(claim.tags),
+        "body": body or None,
+        "body_html": render_markdown(body) if body else None,
         "path": record.path,
-    }  # fmt: skip
+    }
 
 
 def _evidence_rows(analysis: Analysis) -> Iterator[dict]:
@@ -271,11 +389,18 @@ def _evidence_rows(analysis: Analysis) -> Iterator[dict]:
             via = item.via if item.via in sources else None
             origin = evidence_origin(analysis.graph, item.source, via)
             yield {
-                "id": f"{record.id}-e{index + 1}", "claim_id": record.id, "position": index + 1,
-                "source_id": item.source, "via": via, "stance": item.stance, "quote": item.quote,
-                "locator": item.locator, "stated_as": item.stated_as, "note": item.note,
+                "id": f"{record.id}-e{index + 1}",
+                "claim_id": record.id,
+                "position": index + 1,
+                "source_id": item.source,
+                "via": via,
+                "stance": item.stance,
+                "quote": item.quote,
+                "locator": item.locator,
+                "stated_as": item.stated_as,
+                "note": item.note,
                 "origin_id": origin,
-            }  # fmt: skip
+            }
 
 
 def _link_id(*parts: object) -> str:
@@ -288,10 +413,14 @@ def _claim_link_rows(analysis: Analysis) -> Iterator[dict]:
         if not (start.startswith("claim:") and end.startswith("claim:")):
             continue
         row = {
-            "from_claim": start.removeprefix("claim:"), "to_claim": end.removeprefix("claim:"),
-            "relation": data["relation"], "origin": data.get("origin", "declared"), "note": data.get("note"),
-            "outcome": data.get("outcome"), "input": data.get("input"),
-        }  # fmt: skip
+            "from_claim": start.removeprefix("claim:"),
+            "to_claim": end.removeprefix("claim:"),
+            "relation": data["relation"],
+            "origin": data.get("origin", "declared"),
+            "note": data.get("note"),
+            "outcome": data.get("outcome"),
+            "input": data.get("input"),
+        }
         row["id"] = _link_id(row["from_claim"], row["to_claim"], row["relation"], row["origin"], row["input"])
         if row["id"] not in seen:
             seen.add(row["id"])
@@ -303,7 +432,11 @@ def _source_link_rows(analysis: Analysis) -> Iterator[dict]:
     for start, end, rel in analysis.graph.edges(data="relation"):
         if rel in ("cites", "translation_of") and (start, end, rel) not in seen:
             seen.add((start, end, rel))
-            yield {"source_id": start.removeprefix("source:"), "target_id": end.removeprefix("source:"), "relation": rel}
+            yield {
+                "source_id": start.removeprefix("source:"),
+                "target_id": end.removeprefix("source:"),
+                "relation": rel,
+            }
 
 
 def _finding_rows(analysis: Analysis) -> Iterator[dict]:
@@ -314,18 +447,27 @@ def _finding_rows(analysis: Analysis) -> Iterator[dict]:
             continue
         seen.add(finding.id)
         yield {
-            "id": finding.id, "code": finding.code, "name": finding.name, "severity": finding.severity,
-            "acknowledged": int(finding.acknowledged), "acknowledgement": finding.acknowledgement,
-            "message": finding.message, "path": finding.path, "line": finding.line, "column": finding.column,
+            "id": finding.id,
+            "code": finding.code,
+            "name": finding.name,
+            "severity": finding.severity,
+            "acknowledged": int(finding.acknowledged),
+            "acknowledgement": finding.acknowledgement,
+            "message": finding.message,
+            "path": finding.path,
+            "line": finding.line,
+            "column": finding.column,
             "claim_id": finding.claim_id if finding.claim_id in claims else None,
             "source_id": finding.source_id if finding.source_id in sources else None,
             "other_claim_id": finding.other_claim_id if finding.other_claim_id in claims else None,
-        }  # fmt: skip
+        }
 
 
 def _git_commit(root: Path) -> str | None:
     try:
-        result = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        result = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
@@ -333,17 +475,27 @@ def _git_commit(root: Path) -> str | None:
 
 def _build_row(analysis: Analysis) -> dict:
     return {
-        "kb_version": __version__, "schema_version": SCHEMA_VERSION,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": _git_commit(analysis.settings.root), "input_hash": input_fingerprint(analysis.settings, analysis.today),
-        "today": analysis.today.isoformat(), "claims": len(analysis.corpus.claims),
-        "sources": len(analysis.corpus.sources), "findings": len(analysis.findings),
-    }  # fmt: skip
+        "kb_version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": _git_commit(analysis.settings.root),
+        "input_hash": input_fingerprint(analysis.settings, analysis.today),
+        "today": analysis.today.isoformat(),
+        "claims": len(analysis.corpus.claims),
+        "sources": len(analysis.corpus.sources),
+        "findings": len(analysis.findings),
+    }
 
 
 def _index_and_search(db: sqlite_utils.Database) -> None:
-    for table, columns in (("claims", ["subject"]), ("claims", ["metric", "period_start"]), ("claims", ["status"]),
-                           ("claims", ["kind"]), ("claims", ["claimant"]), ("findings", ["code"])):  # fmt: skip
+    for table, columns in (
+        ("claims", ["subject"]),
+        ("claims", ["metric", "period_start"]),
+        ("claims", ["status"]),
+        ("claims", ["kind"]),
+        ("claims", ["claimant"]),
+        ("findings", ["code"]),
+    ):
         db[table].create_index(columns, if_not_exists=True)
     db.index_foreign_keys()
     # The database is rebuilt whole, so no triggers keep the indexes in sync with edits.

@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 
-__all__ = ["Finding", "SEVERITY_ORDER"]
+__all__ = ["SEVERITY_ORDER", "Finding"]
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 

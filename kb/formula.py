@@ -78,7 +78,9 @@ def _eval(node: ast.AST, inputs: dict[str, Interval], depth: int) -> Interval:
         return _combine(node.op, left, right)
     if isinstance(node, ast.Call):
         raise FormulaError("function calls are not allowed in a formula")
-    raise FormulaError(f"`{ast.unparse(node)}` is not allowed in a formula (use numbers, names, + - * / and parentheses)")
+    raise FormulaError(
+        f"`{ast.unparse(node)}` is not allowed in a formula (use numbers, names, + - * / and parentheses)"
+    )
 
 
 def _combine(op: ast.operator, a: Interval, b: Interval) -> Interval:

@@ -101,7 +101,9 @@ def decode(raw: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise FrontmatterError("KB001", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, column) from None
+        raise FrontmatterError(
+            "KB001", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, column
+        ) from None
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -192,7 +194,7 @@ def _tagged_scalar(tag: str, value: str) -> Any:
 
 # ----------------------------------------------------------------- event-driven builder
 class _Frame:
-    __slots__ = ("container", "path", "key", "key_mark", "seen")
+    __slots__ = ("container", "key", "key_mark", "path", "seen")
 
     def __init__(self, container: Any, path: tuple):
         self.container = container
@@ -222,8 +224,10 @@ def _load(source: str, first_line: int) -> tuple[Any, dict, dict]:
         line = source.count("\n", 0, exc.position) + first_line
         column = exc.position - (source.rfind("\n", 0, exc.position) + 1) + 1
         character = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        raise FrontmatterError("KB003", f"YAML cannot contain the control character U+{character:04X}", line, column) from None
-    except Exception as exc:  # noqa: BLE001 - any other failure of the parser is bad input, not a crash
+        raise FrontmatterError(
+            "KB003", f"YAML cannot contain the control character U+{character:04X}", line, column
+        ) from None
+    except Exception as exc:
         raise FrontmatterError("KB003", f"YAML could not be read: {exc}", first_line) from None
 
 
@@ -246,7 +250,7 @@ def _build(events: Any, first_line: int) -> tuple[Any, dict, dict]:
             return ()
         frame = stack[-1]
         if isinstance(frame.container, list):
-            path = frame.path + (len(frame.container),)
+            path = (*frame.path, len(frame.container))
             frame.container.append(value)
             positions[path] = mark
             key_positions[path] = mark
@@ -260,7 +264,7 @@ def _build(events: Any, first_line: int) -> tuple[Any, dict, dict]:
             frame.seen[value] = mark
             frame.key, frame.key_mark = value, mark
             return ()
-        path = frame.path + (frame.key,)
+        path = (*frame.path, frame.key)
         frame.container[frame.key] = value
         positions[path] = mark
         key_positions[path] = frame.key_mark or mark
@@ -289,7 +293,7 @@ def _build(events: Any, first_line: int) -> tuple[Any, dict, dict]:
             elif tag is not None and tag != "!":
                 try:
                     value = _tagged_scalar(tag, event.value)
-                except (ValueError, OverflowError) as exc:  # noqa: PERF203
+                except (ValueError, OverflowError) as exc:
                     raise FrontmatterError("KB003", str(exc), *mark) from None
             else:
                 value = event.value

@@ -117,8 +117,17 @@ def _add_claim_edges(graph: nx.MultiDiGraph, id_: str, claim) -> None:
     node = claim_node(id_)
     for index, item in enumerate(claim.evidence):
         via = item.via if item.via and source_node(item.via) in graph else None  # unknown: KB101
-        _link(graph, node, source_node(item.source), "evidence", index=index, stance=item.stance,
-              quote=item.quote, locator=item.locator, via=via)  # fmt: skip
+        _link(
+            graph,
+            node,
+            source_node(item.source),
+            "evidence",
+            index=index,
+            stance=item.stance,
+            quote=item.quote,
+            locator=item.locator,
+            via=via,
+        )
         if item.via:
             _link(graph, source_node(item.source), source_node(item.via), "via", claim=id_, index=index)
     for item in claim.contradicts:
@@ -131,8 +140,9 @@ def _add_claim_edges(graph: nx.MultiDiGraph, id_: str, claim) -> None:
     if claim.supersedes:
         _link(graph, node, claim_node(claim.supersedes), "supersedes", origin="declared")
     if claim.resolves:
-        _link(graph, node, claim_node(claim.resolves.claim), "resolves", origin="declared",
-              outcome=claim.resolves.outcome)  # fmt: skip
+        _link(
+            graph, node, claim_node(claim.resolves.claim), "resolves", origin="declared", outcome=claim.resolves.outcome
+        )
 
 
 def claim_entities(graph: nx.MultiDiGraph) -> dict[str, str]:

@@ -166,10 +166,23 @@ def _id_findings(document: Document, path: Path, shown: str, subject: dict) -> l
         return []
     line, column = document.positions.get(("id",), Position(2, 1))
     if len(raw_id) > ID_MAX_LENGTH or not ID_PATTERN.match(raw_id):
-        why = "longer than 100 characters" if len(raw_id) > ID_MAX_LENGTH else "not lower-case letters, digits and single hyphens"
+        why = (
+            "longer than 100 characters"
+            if len(raw_id) > ID_MAX_LENGTH
+            else "not lower-case letters, digits and single hyphens"
+        )
         return [Finding("KB007", f"invalid id `{raw_id}`: {why}", shown, line, column, **subject)]
     if raw_id != path.stem:
-        return [Finding("KB006", f"id `{raw_id}` does not match the file name `{path.name}` (expected `{path.stem}`)", shown, line, column, **subject)]
+        return [
+            Finding(
+                "KB006",
+                f"id `{raw_id}` does not match the file name `{path.name}` (expected `{path.stem}`)",
+                shown,
+                line,
+                column,
+                **subject,
+            )
+        ]
     return []
 
 
@@ -194,7 +207,11 @@ def _schema_finding(error: dict, document: Document, shown: str, kind: Kind, sub
     kind_of_error = error["type"]
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind_of_error == "extra_forbidden":
-        owner = _NESTED.get(str(loc[0]), Claim if kind == "claim" else Source) if len(loc) > 1 else (Claim if kind == "claim" else Source)
+        owner = (
+            _NESTED.get(str(loc[0]), Claim if kind == "claim" else Source)
+            if len(loc) > 1
+            else (Claim if kind == "claim" else Source)
+        )
         hint = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1, cutoff=0.6)
         message = f"unknown field `{_field_path(loc)}`" + (f" (did you mean `{hint[0]}`?)" if hint else "")
         line, column = _locate(document.key_positions, loc)
@@ -206,7 +223,9 @@ def _schema_finding(error: dict, document: Document, shown: str, kind: Kind, sub
             loc = ("value",)
         if kind_of_error == "string_pattern_mismatch":
             message = _PATTERN_MESSAGES.get(str(loc[-1]) if loc else "", message)
-        if (kind_of_error.endswith("_type") or kind_of_error in ("literal_error", "string_pattern_mismatch")) and "input" in error:
+        if (
+            kind_of_error.endswith("_type") or kind_of_error in ("literal_error", "string_pattern_mismatch")
+        ) and "input" in error:
             message = f"{message}, got {_describe_input(error['input'])}"
         message = f"`{_field_path(loc)}`: {message}" if loc else message
         line, column = _locate(document.positions, loc)

@@ -40,9 +40,17 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ID_MAX_LENGTH = 100
 CLAIM_KINDS = ("fact", "estimate", "projection", "prediction", "opinion")
 SOURCE_TYPES = (
-    "article", "report", "newsletter", "blog", "filing", "dataset",
-    "interview", "social", "comment", "translation",
-)  # fmt: skip
+    "article",
+    "report",
+    "newsletter",
+    "blog",
+    "filing",
+    "dataset",
+    "interview",
+    "social",
+    "comment",
+    "translation",
+)
 RATINGS = ("accurate", "mostly-accurate", "mixed", "misleading", "inaccurate", "unverifiable")
 OUTCOMES = ("correct", "incorrect", "partly", "ambiguous")
 STANCES = ("supports", "refutes", "mentions")
@@ -77,7 +85,10 @@ QuantityField = Annotated[
     PlainSerializer(lambda q: q.value if q.value is not None else [q.low, q.high]),
     WithJsonSchema(
         {
-            "anyOf": [*_AMOUNT_SCHEMA["anyOf"], {"type": "array", "items": _AMOUNT_SCHEMA, "minItems": 2, "maxItems": 2}],
+            "anyOf": [
+                *_AMOUNT_SCHEMA["anyOf"],
+                {"type": "array", "items": _AMOUNT_SCHEMA, "minItems": 2, "maxItems": 2},
+            ],
             "description": "5e9, 5000000000, '5 billion', '$1.30', '83.3M', or a range [low, high].",
             "examples": ["5 billion", 5000000000, "$1.30", ["3.5 billion", "4.5 billion"]],
         }

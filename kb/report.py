@@ -53,7 +53,11 @@ def summary(findings: list[Finding]) -> str:
     if not findings:
         return "All checks passed."
     counts = Counter(f.severity for f in findings if not f.acknowledged)
-    parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}" for s in ("error", "warning", "info") if counts[s]]
+    parts = [
+        f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
+        for s in ("error", "warning", "info")
+        if counts[s]
+    ]
     acknowledged = sum(f.acknowledged for f in findings)
     if acknowledged:
         parts.append(f"{acknowledged} acknowledged")
@@ -111,8 +115,12 @@ def _github(finding: Finding) -> str:
         level, message = "notice", f"{message} [acknowledged: {finding.acknowledgement}]"
     props = ",".join(
         f"{key}={_escape_property(str(value))}"
-        for key, value in (("file", finding.path), ("line", finding.line), ("col", finding.column),
-                           ("title", f"{finding.code} {finding.name}"))  # fmt: skip
+        for key, value in (
+            ("file", finding.path),
+            ("line", finding.line),
+            ("col", finding.column),
+            ("title", f"{finding.code} {finding.name}"),
+        )
     )
     return f"::{level} {props}::{_escape_data(message)}"
 

@@ -12,8 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -24,7 +24,11 @@ from kb.settings import Settings
 
 __all__ = ["PUBLIC_SETTINGS", "datasette_command", "metadata", "serve", "signature"]
 
-COMMON_SETTINGS: dict[str, bool | int] = {"suggest_facets": False, "facet_time_limit_ms": 500, "sql_time_limit_ms": 2000}
+COMMON_SETTINGS: dict[str, bool | int] = {
+    "suggest_facets": False,
+    "facet_time_limit_ms": 500,
+    "sql_time_limit_ms": 2000,
+}
 # A public instance: no arbitrary SQL (canned queries and full-text search still work),
 # no download of the whole file, no CSV streaming, tight time and row limits.
 PUBLIC_SETTINGS: dict[str, bool | int] = {
@@ -48,8 +52,20 @@ def metadata(settings: Settings) -> dict:
 
 def datasette_command(settings: Settings, metadata_path: Path, host: str, port: int, public: bool) -> list[str]:
     options = PUBLIC_SETTINGS if public else COMMON_SETTINGS
-    command = [sys.executable, "-m", "datasette", "serve", "-i", str(settings.database_path),
-               "--metadata", str(metadata_path), "--host", host, "--port", str(port)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        "-i",
+        str(settings.database_path),
+        "--metadata",
+        str(metadata_path),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     for key, value in options.items():
         text = ("on" if value else "off") if isinstance(value, bool) else str(value)
         command += ["--setting", key, text]
@@ -73,8 +89,15 @@ def signature(settings: Settings) -> tuple:
     return (date.today().isoformat(), *stats)  # the time rules change with the date
 
 
-def serve(settings: Settings, host: str, port: int, public: bool, watch: bool,
-          rebuild: Callable[[], bool], echo: Callable[[str], None]) -> int:  # fmt: skip
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    public: bool,
+    watch: bool,
+    rebuild: Callable[[], bool],
+    echo: Callable[[str], None],
+) -> int:
     """Run Datasette until interrupted; with ``watch``, rebuild and restart on change.
 
     ``rebuild()`` builds when the inputs changed and returns True when it wrote a new database.

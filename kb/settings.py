@@ -59,7 +59,9 @@ class Settings(_Config):
         default_factory=dict, description="Rule code or name -> error, warning, info or off."
     )
     metrics: dict[str, MetricSettings] = Field(default_factory=dict, description="Per-metric unit and tolerance.")
-    relations: list[Relation] = Field(default_factory=list, description="Metric relations, e.g. annualized = 12 × monthly.")
+    relations: list[Relation] = Field(
+        default_factory=list, description="Metric relations, e.g. annualized = 12 × monthly."
+    )
     entities: dict[str, Entity] = Field(default_factory=dict, description="Entities by id, with aliases.")
 
     @property

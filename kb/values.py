@@ -26,11 +26,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 __all__ = [
-    "format_amount",
-    "format_quantity",
     "PartialDate",
     "Period",
     "Quantity",
+    "format_amount",
+    "format_quantity",
     "parse_amount",
     "parse_partial_date",
     "parse_period",
@@ -38,12 +38,24 @@ __all__ = [
 ]
 
 _MAGNITUDES = {
-    "k": 3, "thousand": 3, "万": 4,
-    "m": 6, "mn": 6, "mm": 6, "million": 6, "millions": 6,
+    "k": 3,
+    "thousand": 3,
+    "万": 4,
+    "m": 6,
+    "mn": 6,
+    "mm": 6,
+    "million": 6,
+    "millions": 6,
     "亿": 8,
-    "b": 9, "bn": 9, "billion": 9, "billions": 9,
-    "t": 12, "tn": 12, "trillion": 12, "trillions": 12,
-}  # fmt: skip
+    "b": 9,
+    "bn": 9,
+    "billion": 9,
+    "billions": 9,
+    "t": 12,
+    "tn": 12,
+    "trillion": 12,
+    "trillions": 12,
+}
 _CURRENCY = re.compile(r"^(?:US\$|\$|€|£|¥|USD\s*)")
 _NUMBER = re.compile(r"^([-+]?)\s*([0-9][0-9,_]*(?:\.[0-9]+)?|\.[0-9]+)(?:[eE]([-+]?[0-9]+))?\s*(.*?)\s*(%?)$")
 
@@ -238,5 +250,9 @@ def format_quantity(quantity: Quantity, unit: str | None = None) -> str:
     >>> format_quantity(parse_value(["3.5 billion", "4.5 billion"]), "USD")
     '3.5 billion–4.5 billion USD'
     """
-    text = format_amount(quantity.value) if quantity.value is not None else f"{format_amount(quantity.low)}–{format_amount(quantity.high)}"
+    text = (
+        format_amount(quantity.value)
+        if quantity.value is not None
+        else f"{format_amount(quantity.low)}–{format_amount(quantity.high)}"
+    )
     return f"{text} {unit}" if unit else text

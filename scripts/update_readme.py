@@ -1,7 +1,7 @@
 """Regenerate the command reference in README.md from the commands' --help.
 
-    python scripts/update_readme.py          # rewrite README.md
-    python scripts/update_readme.py --check  # exit 1 when README.md is stale (tests/test_docs.py)
+python scripts/update_readme.py          # rewrite README.md
+python scripts/update_readme.py --check  # exit 1 when README.md is stale (tests/test_docs.py)
 """
 
 from __future__ import annotations

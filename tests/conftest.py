@@ -58,7 +58,9 @@ class KB:
     def source(self, id_: str = "outlet-report", extra: str = "", folder: str = "outlet") -> Path:
         return self.write(f"sources/{folder}/{id_}.md", SOURCE.format(id=id_, extra=extra))
 
-    def claim(self, id_: str = "openai-2024-net-loss", extra: str = "", folder: str = "openai", text: str | None = None) -> Path:
+    def claim(
+        self, id_: str = "openai-2024-net-loss", extra: str = "", folder: str = "openai", text: str | None = None
+    ) -> Path:
         return self.write(f"claims/{folder}/{id_}.md", text if text is not None else CLAIM.format(id=id_, extra=extra))
 
     def settings(self, toml: str) -> None:

@@ -33,8 +33,11 @@ def test_killed_builds_leave_a_whole_database(kb):
     kb.claim("c-new", folder="x")
     rng = random.Random(1)
     for _ in range(8):
-        process = subprocess.Popen([sys.executable, "-c", "import sys; " + BUILD, str(kb.root)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; " + BUILD, str(kb.root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.2, 1.2))
         process.send_signal(signal.SIGKILL)
         process.wait()

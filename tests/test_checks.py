@@ -15,12 +15,19 @@ def figure(kb, id_, value, subject="subject: OpenAI\n", extra=""):
 
 
 def codes(kb):
-    return sorted((f.code, f.claim_id or f.source_id) for f in kb.analyse().findings if f.code not in ("KB201", "KB103"))
+    return sorted(
+        (f.code, f.claim_id or f.source_id) for f in kb.analyse().findings if f.code not in ("KB201", "KB103")
+    )
 
 
 def test_huge_values_build_and_overflowing_formulas_are_findings(kb):
     figure(kb, "big", "1e20")
-    figure(kb, "cube", "1e20", extra="derived_from: {formula: 'a * a * a * a * a * a * a * a * a * a * a * a * a * a * a * a', inputs: {a: big}}\n")
+    figure(
+        kb,
+        "cube",
+        "1e20",
+        extra="derived_from: {formula: 'a * a * a * a * a * a * a * a * a * a * a * a * a * a * a * a', inputs: {a: big}}\n",
+    )
     result = kb.analyse()
     assert [(f.code, f.claim_id) for f in result.findings if f.code == "KB303"] == [("KB303", "cube")]
     assert "too large" in next(f.message for f in result.findings if f.code == "KB303")
@@ -66,7 +73,11 @@ def test_figures_without_subject_are_not_compared(kb):
 
 def test_blank_quote_and_odd_line_separator(kb):
     kb.source()
-    kb.claim("q", folder="x", text="---\nid: q\nstatement: s\nkind: fact\nevidence: [{source: outlet-report, quote: '  '}]\n---\n")
+    kb.claim(
+        "q",
+        folder="x",
+        text="---\nid: q\nstatement: s\nkind: fact\nevidence: [{source: outlet-report, quote: '  '}]\n---\n",
+    )
     kb.claim("r", folder="x", text="---\nid: r\nstatement: s\u2028t\nkind: fact\n---\n")
     found = [(f.code, f.path, f.line, f.message) for f in kb.analyse().findings if f.code.startswith("KB00")]
     assert found == [
@@ -81,7 +92,9 @@ def test_duplicate_id_keeps_the_file_named_after_it(kb):
     result = kb.analyse()
     assert result.corpus.claims["b"].path == "claims/x/b.md"
     assert sorted((f.code, f.path) for f in result.findings if f.code in ("KB005", "KB006")) == [
-        ("KB005", "claims/x/a.md"), ("KB006", "claims/x/a.md")]  # fmt: skip
+        ("KB005", "claims/x/a.md"),
+        ("KB006", "claims/x/a.md"),
+    ]
 
 
 def test_missing_claims_folder_is_a_usage_error(tmp_path):

@@ -47,11 +47,20 @@ def test_warnings_fail_only_with_strict(minimal):
 def test_json_format(minimal):
     result = run("check", "--root", str(minimal.root), "--format", "json")
     [finding] = json.loads(result.output)
-    assert {k: finding[k] for k in ("code", "name", "severity", "acknowledged", "path", "line", "column", "claim_id", "source_id")} == {
-        "code": "KB401", "name": "overdue-prediction", "severity": "warning", "acknowledged": False,
-        "path": "claims/openai/openai-2024-net-loss.md", "line": 9, "column": 9,
-        "claim_id": "openai-2024-net-loss", "source_id": None,
-    }  # fmt: skip
+    assert {
+        k: finding[k]
+        for k in ("code", "name", "severity", "acknowledged", "path", "line", "column", "claim_id", "source_id")
+    } == {
+        "code": "KB401",
+        "name": "overdue-prediction",
+        "severity": "warning",
+        "acknowledged": False,
+        "path": "claims/openai/openai-2024-net-loss.md",
+        "line": 9,
+        "column": 9,
+        "claim_id": "openai-2024-net-loss",
+        "source_id": None,
+    }
 
 
 def test_github_format(minimal):
@@ -68,7 +77,7 @@ def test_full_format_shows_the_line(kb):
     output = run("check", "--root", str(kb.root), "--format", "full", str(kb.root / "claims")).output
     assert output.splitlines()[:5] == [
         "claims/openai/openai-2024-net-loss.md:15:1: KB004 [error] unknown field `vaule` (did you mean `value`?)",
-        "  14 |     quote: \"lose 5 billion\"",
+        '  14 |     quote: "lose 5 billion"',
         "  15 | vaule: 3",
         "     | ^",
         "  16 | ---",
@@ -101,7 +110,10 @@ def test_bad_settings_exit_2(kb):
 def test_unknown_rule_in_settings_exit_2(kb):
     kb.settings("[rules]\nKB999 = 'off'\n")
     result = CliRunner().invoke(main, ["check", "--root", str(kb.root)])
-    assert (result.exit_code, result.stderr) == (2, "kb: error: kb.toml: [rules]: unknown rule `KB999` (see `kb rule --all`)\n")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "kb: error: kb.toml: [rules]: unknown rule `KB999` (see `kb rule --all`)\n",
+    )
 
 
 def test_severity_override_by_name(minimal):
@@ -126,16 +138,21 @@ def test_github_step_summary(minimal, tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     run("check", "--root", str(minimal.root), "--format", "github")
     assert summary.read_text().splitlines() == [
-        "## kb check", "", "Found 1 finding (1 warning).", "",
-        "| file | line | rule | severity | message |", "|---|---:|---|---|---|",
+        "## kb check",
+        "",
+        "Found 1 finding (1 warning).",
+        "",
+        "| file | line | rule | severity | message |",
+        "|---|---:|---|---|---|",
         "| `claims/openai/openai-2024-net-loss.md` | 9 | KB401 overdue-prediction | warning | "
         "projection for 2024: the period has ended (today is 2026-11-23) and no claim resolves it |",
-    ]  # fmt: skip
+    ]
 
 
 def test_pre_commit_hook_runs_kb_check():
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
     assert [h["entry"] for h in hooks] == ["kb check", "kb check --strict"]

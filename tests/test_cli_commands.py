@@ -49,7 +49,10 @@ def test_show_claim(minimal):
 
 def test_show_unknown(minimal):
     result = run("show", "--root", str(minimal.root), "openai-2024-net-los")
-    assert (result.exit_code, result.stderr) == (2, "kb: error: no claim or source `openai-2024-net-los` (did you mean `openai-2024-net-loss`?)\n")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "kb: error: no claim or source `openai-2024-net-los` (did you mean `openai-2024-net-loss`?)\n",
+    )
 
 
 def test_rule_docs():

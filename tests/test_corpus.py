@@ -31,8 +31,13 @@ def test_size_and_no_unacknowledged_problem(corpus):
 
 def test_every_seed_is_a_source_with_its_snapshot(corpus):
     snapshots = sorted(r.model.snapshot for r in corpus.corpus.sources.values() if r.model.snapshot)
-    assert snapshots == ["000_f1292bb583ed9820.txt", "001_a3c929409d3f2659.txt", "002_28ec2610cf7082fa.txt",
-                         "003_f1f0e44a5d1f62d6.txt", "004_c7c54397cef341a0.txt"]  # fmt: skip
+    assert snapshots == [
+        "000_f1292bb583ed9820.txt",
+        "001_a3c929409d3f2659.txt",
+        "002_28ec2610cf7082fa.txt",
+        "003_f1f0e44a5d1f62d6.txt",
+        "004_c7c54397cef341a0.txt",
+    ]
 
 
 def test_every_figure_is_quoted_or_derived(corpus):
@@ -51,8 +56,12 @@ def test_every_figure_is_quoted_or_derived(corpus):
 
 def test_relayed_figures_name_their_outlet(corpus):
     """Seed 002 relays The Information: all its evidence is `via` that report."""
-    items = [item for r in corpus.corpus.claims.values() for item in r.model.evidence
-             if item.source == "netease-2024-07-25-openai-could-lose-5-billion"]  # fmt: skip
+    items = [
+        item
+        for r in corpus.corpus.claims.values()
+        for item in r.model.evidence
+        if item.source == "netease-2024-07-25-openai-could-lose-5-billion"
+    ]
     assert len(items) >= 15
     assert {item.via for item in items} == {"the-information-2024-07-24-why-openai-could-lose-5-billion"}
 

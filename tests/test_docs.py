@@ -13,10 +13,34 @@ from kb.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SPEC_CODES = [
-    "KB001", "KB002", "KB003", "KB004", "KB005", "KB006", "KB007", "KB101", "KB102", "KB103", "KB104", "KB105",
-    "KB201", "KB202", "KB203", "KB204", "KB301", "KB302", "KB303", "KB304", "KB305", "KB401", "KB501", "KB502",
-    "KB503", "KB504", "KB901",
-]  # fmt: skip
+    "KB001",
+    "KB002",
+    "KB003",
+    "KB004",
+    "KB005",
+    "KB006",
+    "KB007",
+    "KB101",
+    "KB102",
+    "KB103",
+    "KB104",
+    "KB105",
+    "KB201",
+    "KB202",
+    "KB203",
+    "KB204",
+    "KB301",
+    "KB302",
+    "KB303",
+    "KB304",
+    "KB305",
+    "KB401",
+    "KB501",
+    "KB502",
+    "KB503",
+    "KB504",
+    "KB901",
+]
 
 
 def test_cli_reference_is_current():

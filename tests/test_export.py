@@ -14,7 +14,7 @@ from kb.export import BuildError, build_database, is_stale
 
 REQUIRED = {
     "claims": "id statement kind subject entity_id metric value value_low value_high unit period period_start "
-              "period_end approximate claimant stated status independent_origins verdict tags body path",
+    "period_end approximate claimant stated status independent_origins verdict tags body path",
     "sources": "id title type publisher authors url language published translation_of body path",
     "evidence": "id claim_id source_id via stance quote locator origin_id",
     "claim_links": "id from_claim to_claim relation origin note outcome",
@@ -22,7 +22,7 @@ REQUIRED = {
     "entities": "id name aliases",
     "findings": "id code name severity acknowledged message path line column claim_id source_id",
     "kb_build": "kb_version schema_version built_at git_commit",
-}  # fmt: skip
+}
 
 
 @pytest.fixture
@@ -30,8 +30,11 @@ def built(kb):
     kb.source()
     kb.source("translation", extra="translation_of: outlet-report\ncites: [outlet-report]\n")
     kb.claim()
-    kb.claim("openai-2024-net-loss-low", extra="  - source: translation\n    quote: \"亏损50亿美元\"\n    via: outlet-report\n"
-             "contradicts: [{claim: openai-2024-net-loss, note: differs}]\ntags: [losses]\n")  # fmt: skip
+    kb.claim(
+        "openai-2024-net-loss-low",
+        extra='  - source: translation\n    quote: "亏损50亿美元"\n    via: outlet-report\n'
+        "contradicts: [{claim: openai-2024-net-loss, note: differs}]\ntags: [losses]\n",
+    )
     path = build_database(kb.analyse())
     return kb, sqlite_utils.Database(path)
 
@@ -49,8 +52,18 @@ def test_tables_and_columns(built):
 def test_rows(built):
     _, db = built
     claim = db["claims"].get("openai-2024-net-loss-low")
-    assert (claim["value"], claim["unit"], claim["period_start"], claim["period_end"]) == (5e9, "USD", "2024-01-01", "2024-12-31")
-    assert (claim["status"], claim["independent_origins"], claim["tags"], claim["entity_id"]) == ("contested", 1, '["losses"]', "openai")
+    assert (claim["value"], claim["unit"], claim["period_start"], claim["period_end"]) == (
+        5e9,
+        "USD",
+        "2024-01-01",
+        "2024-12-31",
+    )
+    assert (claim["status"], claim["independent_origins"], claim["tags"], claim["entity_id"]) == (
+        "contested",
+        1,
+        '["losses"]',
+        "openai",
+    )
     evidence = list(db["evidence"].rows_where("claim_id = ?", ["openai-2024-net-loss-low"], order_by="position"))
     assert [(e["id"], e["source_id"], e["origin_id"]) for e in evidence] == [
         ("openai-2024-net-loss-low-e1", "outlet-report", "outlet-report"),
@@ -71,7 +84,12 @@ def test_full_text_search_finds_chinese_and_english(built):
 def test_views(built):
     _, db = built
     row = next(db["contradictions"].rows)
-    assert (row["claim"], row["other"], row["claim_figure"], row["other_figure"]) == ("openai-2024-net-loss-low", "openai-2024-net-loss", "5 billion USD", "5 billion USD")
+    assert (row["claim"], row["other"], row["claim_figure"], row["other_figure"]) == (
+        "openai-2024-net-loss-low",
+        "openai-2024-net-loss",
+        "5 billion USD",
+        "5 billion USD",
+    )
     assert db["track_record"].count == 1 and db["metric_timeline"].count == 3
     assert next(db["origins"].rows)["origin_id"] == "outlet-report"
 
@@ -84,7 +102,11 @@ def test_deterministic(kb):
 
     def dump(path):
         conn = sqlite3.connect(path)
-        rows = [r for t in ("claims", "evidence", "claim_links", "findings") for r in conn.execute(f"select * from {t} order by 1")]
+        rows = [
+            r
+            for t in ("claims", "evidence", "claim_links", "findings")
+            for r in conn.execute(f"select * from {t} order by 1")
+        ]
         return hashlib.sha256(repr(rows).encode()).hexdigest()
 
     assert dump(first) == dump(second)
@@ -95,9 +117,11 @@ def test_failed_build_leaves_previous_database(kb):
     kb.claim()
     path = build_database(kb.analyse())
     before = path.read_bytes()
-    with mock.patch("kb.export._create_views", side_effect=sqlite3.OperationalError("disk I/O error")):
-        with pytest.raises(BuildError, match="disk I/O error"):
-            build_database(kb.analyse())
+    with (
+        mock.patch("kb.export._create_views", side_effect=sqlite3.OperationalError("disk I/O error")),
+        pytest.raises(BuildError, match="disk I/O error"),
+    ):
+        build_database(kb.analyse())
     assert path.read_bytes() == before
     assert [p.name for p in kb.root.iterdir() if p.name.endswith(".tmp")] == []
 

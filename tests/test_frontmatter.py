@@ -99,7 +99,11 @@ def test_body_and_crlf():
 
 @pytest.mark.parametrize(
     ("raw", "line", "words"),
-    [(b"---\nid: x\n\x00\n", 3, "NUL"), (b"---\nid: \xff\n", 2, "UTF-8"), (b"x" * (1024 * 1024 + 1), 1, "over the limit")],
+    [
+        (b"---\nid: x\n\x00\n", 3, "NUL"),
+        (b"---\nid: \xff\n", 2, "UTF-8"),
+        (b"x" * (1024 * 1024 + 1), 1, "over the limit"),
+    ],
 )
 def test_unreadable_bytes(raw, line, words):
     with pytest.raises(FrontmatterError) as info:
@@ -113,9 +117,42 @@ def test_oversized_frontmatter():
 
 
 _TOKENS = st.sampled_from(
-    ["a", ":", " ", "\n", "-", "[", "]", "{", "}", ",", "&x", "*x", "!!int", "!t", "'", '"', "?", "|", ">",
-     "#", "1e3", "NO", "  ", "\t", "%", "@", "2024-02-30", "<<", "~", "\x85", "\ufeff", "...", "---"]
-)  # fmt: skip
+    [
+        "a",
+        ":",
+        " ",
+        "\n",
+        "-",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "&x",
+        "*x",
+        "!!int",
+        "!t",
+        "'",
+        '"',
+        "?",
+        "|",
+        ">",
+        "#",
+        "1e3",
+        "NO",
+        "  ",
+        "\t",
+        "%",
+        "@",
+        "2024-02-30",
+        "<<",
+        "~",
+        "\x85",
+        "\ufeff",
+        "...",
+        "---",
+    ]
+)
 
 
 @settings(max_examples=3000, deadline=None)

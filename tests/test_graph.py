@@ -27,8 +27,12 @@ def test_nodes_and_edges(minimal):
 def test_aliases_resolve_to_one_entity(kb):
     kb.settings('[entities.anthropic]\nname = "Anthropic"\naliases = ["Anthopic", "Anterior"]\n')
     kb.source()
-    kb.claim("a", text="---\nid: a\nstatement: s\nkind: fact\nsubject: Anthopic\nevidence: [{source: outlet-report}]\n---\n")
-    kb.claim("b", text="---\nid: b\nstatement: s\nkind: fact\nsubject: anthropic\nevidence: [{source: outlet-report}]\n---\n")
+    kb.claim(
+        "a", text="---\nid: a\nstatement: s\nkind: fact\nsubject: Anthopic\nevidence: [{source: outlet-report}]\n---\n"
+    )
+    kb.claim(
+        "b", text="---\nid: b\nstatement: s\nkind: fact\nsubject: anthropic\nevidence: [{source: outlet-report}]\n---\n"
+    )
     graph = kb.analyse().graph
     assert sorted(u for u, v, r in graph.edges(data="relation") if v == "entity:anthropic") == ["claim:a", "claim:b"]
     assert [n for n in graph if n.startswith("entity:")] == ["entity:anthropic"]
@@ -43,7 +47,13 @@ def test_independent_origins_follow_via_and_translations(kb):
     kb.claim("c", extra=EVIDENCE.replace("evidence:\n", ""), folder="x")
     result = kb.analyse()
     assert result.origins["c"] == 2  # outlet-report and `original` (via twice, and the translation)
-    kb.claim("c", text=kb.root.joinpath("claims/x/c.md").read_text().replace("  - source: outlet-report\n    quote: \"lose 5 billion\"\n", ""), folder="x")
+    kb.claim(
+        "c",
+        text=kb.root.joinpath("claims/x/c.md")
+        .read_text()
+        .replace('  - source: outlet-report\n    quote: "lose 5 billion"\n', ""),
+        folder="x",
+    )
     result = kb.analyse()
     assert result.origins["c"] == 1
     assert sorted(f.code for f in result.findings if f.claim_id == "c") == ["KB202", "KB401"]
@@ -66,16 +76,27 @@ def test_status_order(kb):
         kb.claim(id_, text=base.format(id=id_, extra=extra), folder="x")
     status = kb.analyse().status
     assert status == {
-        "backed": "contested", "both": "contested", "mentioned": "unsupported", "new": "contested",
-        "old": "superseded", "plain": "unsupported", "rated": "refuted", "refuted-only": "refuted",
-    }  # fmt: skip
+        "backed": "contested",
+        "both": "contested",
+        "mentioned": "unsupported",
+        "new": "contested",
+        "old": "superseded",
+        "plain": "unsupported",
+        "rated": "refuted",
+        "refuted-only": "refuted",
+    }
 
 
 def test_detected_contradictions_are_edges(kb):
     kb.source()
     kb.claim("a", folder="x")
     kb.claim("b", folder="x", extra="").write_text(
-        kb.root.joinpath("claims/x/a.md").read_text().replace("id: a", "id: b").replace("5 billion", "3 billion").replace("2024-07-24", "2024-08-01"))
+        kb.root.joinpath("claims/x/a.md")
+        .read_text()
+        .replace("id: a", "id: b")
+        .replace("5 billion", "3 billion")
+        .replace("2024-07-24", "2024-08-01")
+    )
     result = kb.analyse()
     edges = [(u, v, d["origin"]) for u, v, d in result.graph.edges(data=True) if d["relation"] == "contradicts"]
     assert edges == [("claim:b", "claim:a", "detected")]

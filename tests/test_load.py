@@ -23,20 +23,43 @@ def test_misspelt_field_points_at_its_line(kb):
     kb.source()
     kb.claim(extra="vaule: 3\n")
     _, found = findings(kb)
-    assert found == [("claims/openai/openai-2024-net-loss.md", 15, 1, "KB004", "unknown field `vaule` (did you mean `value`?)")]
+    assert found == [
+        ("claims/openai/openai-2024-net-loss.md", 15, 1, "KB004", "unknown field `vaule` (did you mean `value`?)")
+    ]
 
 
 def test_nested_unknown_field_and_wrong_types(kb):
     kb.source()
     text = (kb.root / "claims").joinpath("x.md")
-    kb.write("claims/openai/x.md", "---\nid: x\nstatement: s\nkind: guess\napproximate: 'yes'\nvalue: 5 bilion\n"
-             "metric: net_loss\nunit: USD\nstated: 2024-02-30\nevidence:\n  - source: outlet-report\n    qoute: a\n---\n")  # fmt: skip
+    kb.write(
+        "claims/openai/x.md",
+        "---\nid: x\nstatement: s\nkind: guess\napproximate: 'yes'\nvalue: 5 bilion\n"
+        "metric: net_loss\nunit: USD\nstated: 2024-02-30\nevidence:\n  - source: outlet-report\n    qoute: a\n---\n",
+    )
     _, found = findings(kb)
     assert found == [
-        ("claims/openai/x.md", 4, 7, "KB004", "`kind`: Input should be 'fact', 'estimate', 'projection', 'prediction' or 'opinion', got the text 'guess'"),
+        (
+            "claims/openai/x.md",
+            4,
+            7,
+            "KB004",
+            "`kind`: Input should be 'fact', 'estimate', 'projection', 'prediction' or 'opinion', got the text 'guess'",
+        ),
         ("claims/openai/x.md", 5, 14, "KB004", "`approximate`: Input should be a valid boolean, got the text 'yes'"),
-        ("claims/openai/x.md", 6, 8, "KB004", "`value`: unknown magnitude word 'bilion' in '5 bilion' (did you mean 'billion'?)"),
-        ("claims/openai/x.md", 9, 9, "KB004", "`stated`: '2024-02-30' is not a real date: day is out of range for month"),
+        (
+            "claims/openai/x.md",
+            6,
+            8,
+            "KB004",
+            "`value`: unknown magnitude word 'bilion' in '5 bilion' (did you mean 'billion'?)",
+        ),
+        (
+            "claims/openai/x.md",
+            9,
+            9,
+            "KB004",
+            "`stated`: '2024-02-30' is not a real date: day is out of range for month",
+        ),
         ("claims/openai/x.md", 12, 5, "KB004", "unknown field `evidence[0].qoute` (did you mean `quote`?)"),
     ]
     assert not text.exists()
@@ -66,7 +89,7 @@ def test_ids(kb):
     kb.claim("Bad_Id", folder="a")
     kb.claim("right-name", folder="a", text="---\nid: wrong-name\nstatement: s\nkind: fact\n---\n")
     kb.claim("outlet-report", folder="a", text="---\nid: outlet-report\nstatement: s\nkind: fact\n---\n")
-    corpus, found = findings(kb)
+    _corpus, found = findings(kb)
     assert [(f[0], f[3]) for f in found] == [
         ("claims/a/Bad_Id.md", "KB007"),
         ("claims/a/right-name.md", "KB006"),

@@ -13,8 +13,11 @@ from kb.serve import COMMON_SETTINGS, PUBLIC_SETTINGS, datasette_command, metada
 def database(kb):
     kb.source()
     kb.claim(extra="contradicts: [other]\n")
-    kb.write("claims/openai/other.md", "---\nid: other\nstatement: s\nkind: fact\nevidence: [{source: outlet-report}]\n---\n"
-             "Body with <script>alert(1)</script> and **bold**.\n")  # fmt: skip
+    kb.write(
+        "claims/openai/other.md",
+        "---\nid: other\nstatement: s\nkind: fact\nevidence: [{source: outlet-report}]\n---\n"
+        "Body with <script>alert(1)</script> and **bold**.\n",
+    )
     analysis = kb.analyse()
     return analysis.settings, build_database(analysis)
 
@@ -114,14 +117,26 @@ def test_kb_serve_end_to_end(minimal):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-c", "from kb.cli import main; main()", "serve", "--root", str(minimal.root),
-               "--port", str(port), "--no-watch", "--public"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-c",
+        "from kb.cli import main; main()",
+        "serve",
+        "--root",
+        str(minimal.root),
+        "--port",
+        str(port),
+        "--no-watch",
+        "--public",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/kb/claims.json?_shape=array", timeout=2) as response:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/kb/claims.json?_shape=array", timeout=2
+                ) as response:
                     rows = json.load(response)
                 break
             except OSError:

@@ -104,5 +104,9 @@ def _acknowledge(ctx: CheckContext, findings: list[Finding]) -> list[Finding]:
                 what = "matches no finding" if rule else "names no known rule" + _rule_hint(key)
                 line, column = record.key_position("acknowledge", key)
                 subject = {"claim_id": id_} if record.kind == "claim" else {"source_id": id_}
-                result.append(Finding("KB901", f"acknowledgement of `{key}` {what}: remove it", record.path, line, column, **subject))
+                result.append(
+                    Finding(
+                        "KB901", f"acknowledgement of `{key}` {what}: remove it", record.path, line, column, **subject
+                    )
+                )
     return result

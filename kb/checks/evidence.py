@@ -17,7 +17,9 @@ def check_no_evidence(ctx: CheckContext) -> Iterator[Finding]:
         claim = record.model
         if not claim.evidence and claim.derived_from is None:
             line, column = record.position("id")
-            yield Finding("KB201", f"claim `{record.id}` has no evidence", record.path, line, column, claim_id=record.id)
+            yield Finding(
+                "KB201", f"claim `{record.id}` has no evidence", record.path, line, column, claim_id=record.id
+            )
 
 
 def check_single_origin(ctx: CheckContext) -> Iterator[Finding]:
@@ -57,5 +59,7 @@ def _missing_snapshot(ctx: CheckContext, source, name: str) -> Finding:
     folders = ", ".join(str(p) for p in ctx.settings.snapshots) or "none configured"
     severity = "error" if ctx.require_snapshots else "info"
     line, column = source.position("snapshot")
-    message = f"snapshot `{name}` not found in the snapshot folders ({folders}): quotes citing `{source.id}` are not verified"
+    message = (
+        f"snapshot `{name}` not found in the snapshot folders ({folders}): quotes citing `{source.id}` are not verified"
+    )
     return Finding("KB203", message, source.path, line, column, source_id=source.id, severity=severity)

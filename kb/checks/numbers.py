@@ -196,8 +196,10 @@ def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
                 outliers[odd.id].append(peer)
                 continue
             here, other = later_first(a, b)
-            message = (f"{_what(metric, here, other)}: {apart:.0%} apart, over the {tol:.0%} tolerance; "
-                       "declare `contradicts` or `supersedes`")  # fmt: skip
+            message = (
+                f"{_what(metric, here, other)}: {apart:.0%} apart, over the {tol:.0%} tolerance; "
+                "declare `contradicts` or `supersedes`"
+            )
             yield _pair_finding("KB301", message, here, other)
         for odd_id, peers in outliers.items():
             odd = ctx.corpus.claims[odd_id]
@@ -208,14 +210,18 @@ def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _what(metric: str, here: Record, other: Record) -> str:
-    return (f"{metric} for {here.model.period}: {here.model.figure()} here, {other.model.figure()} in `{other.id}` "
-            f"({other.model.claimant or 'no claimant'})")  # fmt: skip
+    return (
+        f"{metric} for {here.model.period}: {here.model.figure()} here, {other.model.figure()} in `{other.id}` "
+        f"({other.model.claimant or 'no claimant'})"
+    )
 
 
 def _pair_finding(code: str, message: str, here: Record, other: Record) -> Finding:
     line, column = here.position("value")
     related_place = ((other.path, *other.position("value"), f"the other figure, {other.model.figure()}"),)
-    return Finding(code, message, here.path, line, column, claim_id=here.id, other_claim_id=other.id, related=related_place)
+    return Finding(
+        code, message, here.path, line, column, claim_id=here.id, other_claim_id=other.id, related=related_place
+    )
 
 
 def _median_magnitude(records: list[Record]) -> float:
@@ -248,7 +254,9 @@ def check_ranges(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding("KB305", message, record.path, line, column, claim_id=record.id)
         if claim.period is not None and claim.period.start > claim.period.end:
             line, column = record.position("period")
-            yield Finding("KB305", f"period `{claim.period}` ends before it starts", record.path, line, column, claim_id=record.id)
+            yield Finding(
+                "KB305", f"period `{claim.period}` ends before it starts", record.path, line, column, claim_id=record.id
+            )
 
 
 def check_units(ctx: CheckContext) -> Iterator[Finding]:
@@ -287,22 +295,37 @@ def _derivations(ctx: CheckContext) -> Iterator[Finding]:
         else:
             line, column = record.position("derived_from", "formula")
             if missing:
-                yield Finding("KB303", f"derived_from inputs without a value: {', '.join(missing)}", record.path, line, column, claim_id=record.id)
+                yield Finding(
+                    "KB303",
+                    f"derived_from inputs without a value: {', '.join(missing)}",
+                    record.path,
+                    line,
+                    column,
+                    claim_id=record.id,
+                )
                 continue
             try:
                 computed = evaluate(claim.derived_from.formula, inputs)
                 unused = sorted(set(claim.derived_from.inputs) - names(claim.derived_from.formula))
                 if unused:
-                    raise FormulaError(f"input {', '.join(f'`{n}`' for n in unused)} not used in `{claim.derived_from.formula}`")
+                    raise FormulaError(
+                        f"input {', '.join(f'`{n}`' for n in unused)} not used in `{claim.derived_from.formula}`"
+                    )
             except FormulaError as exc:
                 yield Finding("KB303", f"derived_from: {exc}", record.path, line, column, claim_id=record.id)
                 continue
             tol = tolerance(ctx, claim.metric)
             stated = claim.value.bounds
             if gap(computed, stated) > tol:
-                result = format_amount(computed[0]) if computed[0] == computed[1] else f"{format_amount(computed[0])}–{format_amount(computed[1])}"
-                message = (f"derived_from `{claim.derived_from.formula}` gives {result}, but the value is "
-                           f"{format_quantity(claim.value)} ({gap(computed, stated):.0%} apart, over the {tol:.0%} tolerance)")  # fmt: skip
+                result = (
+                    format_amount(computed[0])
+                    if computed[0] == computed[1]
+                    else f"{format_amount(computed[0])}–{format_amount(computed[1])}"
+                )
+                message = (
+                    f"derived_from `{claim.derived_from.formula}` gives {result}, but the value is "
+                    f"{format_quantity(claim.value)} ({gap(computed, stated):.0%} apart, over the {tol:.0%} tolerance)"
+                )
                 if ratio(computed, stated) >= OUTLIER_RATIO:
                     message += f"; {ratio(computed, stated):.0f}× off: a magnitude slip (万/亿, million/billion)?"
                 line, column = record.position("value")
@@ -327,8 +350,10 @@ def _relation_pair(ctx: CheckContext, relation, left: Record, right: Record) -> 
         return
     if x.unit.split("/")[0] != y.unit.split("/")[0]:
         here, other = later_first(left, right)
-        message = (f"{relation.left} = {relation.factor:g} × {relation.right}: `{left.id}` is in {x.unit}, "
-                   f"`{right.id}` in {y.unit}, which cannot be related")  # fmt: skip
+        message = (
+            f"{relation.left} = {relation.factor:g} × {relation.right}: `{left.id}` is in {x.unit}, "
+            f"`{right.id}` in {y.unit}, which cannot be related"
+        )
         line, column = here.position("unit")
         yield Finding("KB302", message, here.path, line, column, claim_id=here.id, other_claim_id=other.id)
         return
@@ -338,7 +363,9 @@ def _relation_pair(ctx: CheckContext, relation, left: Record, right: Record) -> 
     if gap(interval(left, tol, convert=False), expected) <= tol:  # type: ignore[arg-type]
         return
     here, other = later_first(left, right)
-    message = (f"{relation.left} = {relation.factor:g} × {relation.right} does not hold for {x.period}: "
-               f"{left.model.figure()} (`{left.id}`) vs {right.model.figure()} (`{right.id}`)")  # fmt: skip
+    message = (
+        f"{relation.left} = {relation.factor:g} × {relation.right} does not hold for {x.period}: "
+        f"{left.model.figure()} (`{left.id}`) vs {right.model.figure()} (`{right.id}`)"
+    )
     line, column = here.position("value")
     yield Finding("KB303", message, here.path, line, column, claim_id=here.id, other_claim_id=other.id)

@@ -105,7 +105,9 @@ def check_unused_sources(ctx: CheckContext) -> Iterator[Finding]:
     for id_, record in ctx.corpus.sources.items():
         if id_ not in used:
             line, column = record.position("id")
-            yield Finding("KB103", f"source `{id_}` is not cited by any claim or source", record.path, line, column, source_id=id_)
+            yield Finding(
+                "KB103", f"source `{id_}` is not cited by any claim or source", record.path, line, column, source_id=id_
+            )
 
 
 def check_circular_sourcing(ctx: CheckContext) -> Iterator[Finding]:
@@ -115,8 +117,10 @@ def check_circular_sourcing(ctx: CheckContext) -> Iterator[Finding]:
     many), showing one cycle through it. A cycle that goes through a `via` is reported at
     that evidence item's `via`, the field an editor can change.
     """
-    families = (("sourcing", {"cites", "translation_of", "via"}, ctx.corpus.sources),
-                ("derivation", {"derived_from"}, ctx.corpus.claims))  # fmt: skip
+    families = (
+        ("sourcing", {"cites", "translation_of", "via"}, ctx.corpus.sources),
+        ("derivation", {"derived_from"}, ctx.corpus.claims),
+    )
     for what, relations, records in families:
         sub = nx.DiGraph()
         for u, v, data in ctx.graph.edges(data=True):

@@ -65,7 +65,9 @@ def _candidate_outcomes(ctx: CheckContext, record) -> list[str]:
         other.id
         for other in ctx.corpus.claims.values()
         if other.model.kind in ("fact", "estimate")
-        and other.model.metric == claim.metric and claim.metric
-        and other.model.period and other.model.period.overlaps(claim.period)
+        and other.model.metric == claim.metric
+        and claim.metric
+        and other.model.period
+        and other.model.period.overlaps(claim.period)
         and entity_of(ctx, other.id) == entity
     )
