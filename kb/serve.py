@@ -44,7 +44,7 @@ PUBLIC_SETTINGS: dict[str, bool | int] = {
 
 def metadata(settings: Settings) -> dict:
     """kb's Datasette metadata, keyed by the database's name."""
-    text = resources.files("kb").joinpath("datasette/metadata.yaml").read_text(encoding="utf-8")
+    text = resources.files("kb.site").joinpath("metadata.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     data["databases"] = {settings.database_path.stem: data["databases"]["kb"]}
     return data

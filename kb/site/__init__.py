@@ -1,4 +1,4 @@
-"""kb's Datasette plugin: safe HTML bodies, short citation URLs, a length limit.
+"""kb's Datasette plugin (a package: templates/ and static/ beside this file): safe HTML bodies, short citation URLs, a length limit.
 
 Registered through the ``datasette`` entry point, the same mechanism any plugin uses.
 """
@@ -31,7 +31,7 @@ def extra_css_urls(datasette):
 
 def _row_labels() -> str:
     """CSS labels for the cells of a row page: Datasette 0.65 gives them only a class."""
-    text = resources.files("kb").joinpath("datasette/metadata.yaml").read_text(encoding="utf-8")
+    text = resources.files("kb.site").joinpath("metadata.yaml").read_text(encoding="utf-8")
     tables = yaml.safe_load(text)["databases"]["kb"]["tables"]
     columns = sorted({column for table in tables.values() for column in table.get("columns", {})})
     return "\n".join(f'body.row .rows-and-columns td.col-{c}:before {{ content: "{c}"; }}' for c in columns)
@@ -40,7 +40,7 @@ def _row_labels() -> str:
 def _stylesheet():
     # Served by a route of our own: Datasette's static-plugins folder detection does not see
     # the package of an editable install. Nothing is loaded from a CDN.
-    css = resources.files("kb").joinpath("static/kb.css").read_text(encoding="utf-8") + "\n" + _row_labels() + "\n"
+    css = resources.files("kb.site").joinpath("static/kb.css").read_text(encoding="utf-8") + "\n" + _row_labels() + "\n"
     return Response(css, content_type="text/css; charset=utf-8", headers={"cache-control": "max-age=300"})
 
 
