@@ -23,6 +23,7 @@ from kb.models import ID_PATTERN, Claim, Source
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
 from kb.settings import Settings, SettingsError, find_root, load_settings
+from kb.suggest import did_you_mean
 
 __all__ = ["main"]
 
@@ -276,10 +277,9 @@ def show(id_, today, root) -> None:
     id_ = id_.removeprefix("claim:").removeprefix("source:")
     record = analysis.corpus.record(id_)
     if record is None:
-        import difflib
-
-        hint = difflib.get_close_matches(id_, [*analysis.corpus.claims, *analysis.corpus.sources], n=1)
-        raise KbError(f"no claim or source `{id_}`" + (f" (did you mean `{hint[0]}`?)" if hint else ""))
+        raise KbError(
+            f"no claim or source `{id_}`" + did_you_mean(id_, [*analysis.corpus.claims, *analysis.corpus.sources])
+        )
     lines = _show_claim(analysis, record) if record.kind == "claim" else _show_source(analysis, record)
     findings = [f for f in analysis.findings if id_ in (f.claim_id, f.source_id)]
     if findings:

@@ -7,7 +7,6 @@ references to it do not cascade into "unknown source" findings.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -28,6 +27,7 @@ from kb.models import (
     Verdict,
 )
 from kb.settings import Settings
+from kb.suggest import did_you_mean
 
 __all__ = ["Corpus", "Loaded", "Record", "collect_files", "load_corpus", "load_file", "raw_references"]
 
@@ -212,8 +212,7 @@ def _schema_finding(error: dict, document: Document, shown: str, kind: Kind, sub
             if len(loc) > 1
             else (Claim if kind == "claim" else Source)
         )
-        hint = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1, cutoff=0.6)
-        message = f"unknown field `{_field_path(loc)}`" + (f" (did you mean `{hint[0]}`?)" if hint else "")
+        message = f"unknown field `{_field_path(loc)}`" + did_you_mean(str(loc[-1]), owner.model_fields)
         line, column = _locate(document.key_positions, loc)
     elif kind_of_error == "missing":
         message = f"missing required field `{_field_path(loc)}`"

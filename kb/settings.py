@@ -7,7 +7,6 @@ folder with a ``claims/`` directory is a valid knowledge base.
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from datetime import date
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kb.suggest import did_you_mean
 
 __all__ = ["Entity", "MetricSettings", "Relation", "Settings", "SettingsError", "find_root", "load_settings"]
 
@@ -138,8 +139,6 @@ def _describe(exc: ValidationError, origin: str) -> str:
         where = ".".join(str(part) for part in error["loc"])
         message = error["msg"]
         if error["type"] == "extra_forbidden":
-            fields = list(Settings.model_fields)
-            hint = difflib.get_close_matches(str(error["loc"][-1]), fields, n=1)
-            message = "unknown setting" + (f" (did you mean `{hint[0]}`?)" if hint else "")
+            message = "unknown setting" + did_you_mean(str(error["loc"][-1]), Settings.model_fields)
         lines.append(f"{origin}: {prefix}{'.' if prefix else ''}{where}: {message}")
     return "\n".join(lines)

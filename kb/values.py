@@ -18,12 +18,13 @@ Quantity(value=None, low=3500000000, high=4500000000)
 from __future__ import annotations
 
 import calendar
-import difflib
 import math
 import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+
+from kb.suggest import did_you_mean
 
 __all__ = [
     "PartialDate",
@@ -93,9 +94,7 @@ def parse_amount(raw: object) -> int | float:
     if word:
         key = word.lower().rstrip(".") if word not in _MAGNITUDES else word
         if key not in _MAGNITUDES:
-            hint = difflib.get_close_matches(key, list(_MAGNITUDES), n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise ValueError(f"unknown magnitude word {word!r} in {raw!r}{suggestion}")
+            raise ValueError(f"unknown magnitude word {word!r} in {raw!r}{did_you_mean(key, _MAGNITUDES)}")
         power += _MAGNITUDES[key]
     if abs(power) > 30 or len(digits) > 40:
         raise ValueError(f"{raw!r} is out of range")

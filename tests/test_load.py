@@ -51,7 +51,7 @@ def test_nested_unknown_field_and_wrong_types(kb):
             6,
             8,
             "KB004",
-            "`value`: unknown magnitude word 'bilion' in '5 bilion' (did you mean 'billion'?)",
+            "`value`: unknown magnitude word 'bilion' in '5 bilion' (did you mean `billion`?)",
         ),
         (
             "claims/openai/x.md",

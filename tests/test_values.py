@@ -37,7 +37,7 @@ def test_amounts(raw, expected):
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        ("5 bilion", "did you mean 'billion'"),
+        ("5 bilion", "did you mean `billion`"),
         ("five", "cannot read"),
         (True, "got bool"),
         ("1e999 billion", "out of range"),

@@ -7,7 +7,6 @@ acknowledgements, and adds KB901 for acknowledgements that matched nothing.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator
 
 from kb.checks.context import CheckContext
@@ -23,6 +22,7 @@ from kb.checks.references import (
 from kb.checks.time import check_anachronisms, check_overdue_predictions
 from kb.findings import SEVERITY_ORDER, Finding
 from kb.rules import RULES, lookup
+from kb.suggest import did_you_mean
 
 __all__ = ["CHECKS", "CheckContext", "run_checks"]
 
@@ -77,8 +77,7 @@ def run_checks(ctx: CheckContext) -> list[Finding]:
 
 def _rule_hint(key: str) -> str:
     names = [*RULES, *(rule.name for rule in RULES.values())]
-    match = difflib.get_close_matches(key, names, n=1, cutoff=0.7)
-    return f" (did you mean `{match[0]}`?)" if match else ""
+    return did_you_mean(key, names, cutoff=0.7)
 
 
 def _acknowledge(ctx: CheckContext, findings: list[Finding]) -> list[Finding]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 import networkx as nx
@@ -10,6 +9,7 @@ import networkx as nx
 from kb.checks.context import CheckContext
 from kb.findings import Finding
 from kb.load import Record
+from kb.suggest import did_you_mean
 
 __all__ = [
     "check_circular_sourcing",
@@ -25,8 +25,7 @@ def _subject(record: Record) -> dict:
 
 
 def _hint(name: str, candidates: dict) -> str:
-    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.7)
-    return f" (did you mean `{match[0]}`?)" if match else ""
+    return did_you_mean(name, candidates, cutoff=0.7)
 
 
 def _source_references(record: Record) -> Iterator[tuple[str, tuple, str]]:
