@@ -8,6 +8,7 @@ from datetime import date
 
 import networkx as nx
 
+from kb.graph import claim_entities
 from kb.load import Corpus
 from kb.settings import Settings
 
@@ -36,6 +37,12 @@ class CheckContext:
     @property
     def settings(self) -> Settings:
         return self.corpus.settings
+
+    def entity_of(self, claim_id: str) -> str | None:
+        """The entity a claim is about (mapped once per run for all claims)."""
+        if self.entities is None:
+            self.entities = claim_entities(self.graph)
+        return self.entities.get(claim_id)
 
     def snapshot_text(self, name: str) -> str | None:
         """The normalised text of a snapshot file, or None when no folder holds it."""

@@ -28,8 +28,9 @@ from itertools import combinations
 from kb.checks.context import CheckContext
 from kb.findings import Finding
 from kb.formula import FormulaError, evaluate, names
-from kb.graph import claim_entities, claim_node
+from kb.graph import claim_node
 from kb.load import Record
+from kb.units import is_level, normal_unit
 from kb.values import format_amount, format_quantity
 
 __all__ = [
@@ -43,31 +44,12 @@ __all__ = [
 
 DEFAULT_TOLERANCE = 0.05
 OUTLIER_RATIO = 8.0  # "about 10× or more": 8× already is not rounding
-_CONVERSIONS = {"USD/year": ("USD/month", 1 / 12), "USD/yr": ("USD/month", 1 / 12), "USD/week": ("USD/month", 52 / 12)}
-_LEVEL_UNITS = {"percent", "count", "multiple"}
-_LEVEL_WORDS = ("valuation", "market_cap", "annualized", "price", "users", "employees", "share", "margin", "run_rate")
 _RELATIONS = {"contradicts", "supersedes", "resolves", "derived_from", "supports"}
 
 
 def tolerance(ctx: CheckContext, metric: str | None) -> float:
     config = ctx.settings.metrics.get(metric or "")
     return config.tolerance if config else DEFAULT_TOLERANCE
-
-
-def normal_unit(unit: str) -> tuple[str, float]:
-    """The unit values are compared in, and the factor to get there."""
-    return _CONVERSIONS.get(unit, (unit, 1.0))
-
-
-def is_level(metric: str, unit: str) -> bool:
-    return "/" in unit or unit in _LEVEL_UNITS or any(word in metric for word in _LEVEL_WORDS)
-
-
-def entity_of(ctx: CheckContext, claim_id: str) -> str | None:
-    """The entity a claim is about (mapped once per run for all claims)."""
-    if ctx.entities is None:
-        ctx.entities = claim_entities(ctx.graph)
-    return ctx.entities.get(claim_id)
 
 
 def related(ctx: CheckContext, a: str, b: str) -> bool:
@@ -167,7 +149,7 @@ def _group_figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
         claim = record.model
         if claim.value is not None and claim.metric and claim.unit and claim.period is not None:
             low, high = claim.value.bounds
-            entity = entity_of(ctx, record.id)
+            entity = ctx.entity_of(record.id)
             if low <= high and entity is not None:  # "same subject": no subject, no comparison
                 groups[(entity, claim.metric)].append(record)
     return groups

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kb.checks.context import CheckContext
-from kb.checks.numbers import entity_of, is_level, normal_unit
 from kb.findings import Finding
+from kb.units import is_level, normal_unit
 
 __all__ = ["check_anachronisms", "check_overdue_predictions"]
 
@@ -60,7 +60,7 @@ def check_overdue_predictions(ctx: CheckContext) -> Iterator[Finding]:
 
 def _candidate_outcomes(ctx: CheckContext, record) -> list[str]:
     claim = record.model
-    entity = entity_of(ctx, record.id)
+    entity = ctx.entity_of(record.id)
     return sorted(
         other.id
         for other in ctx.corpus.claims.values()
@@ -69,5 +69,5 @@ def _candidate_outcomes(ctx: CheckContext, record) -> list[str]:
         and claim.metric
         and other.model.period
         and other.model.period.overlaps(claim.period)
-        and entity_of(ctx, other.id) == entity
+        and ctx.entity_of(other.id) == entity
     )
