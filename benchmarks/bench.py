@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from kb.analyse import analyse
-from kb.export import build_database
+from kb.database import build_database
 from kb.load import load_corpus
 from kb.settings import load_settings
 

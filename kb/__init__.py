@@ -7,8 +7,9 @@ The library follows the data flow, one module per stage:
 - :mod:`kb.graph`: models → networkx graph, status and origins
 - :mod:`kb.checks`, :mod:`kb.rules`, :mod:`kb.report`: the rules of ``kb check`` and their output
 - :mod:`kb.analyse`: the pipeline up to the findings
-- :mod:`kb.export`: the SQLite database
-- :mod:`kb.serve`: Datasette
+- :mod:`kb.inputs`: what a build depends on (stat signature, content fingerprint)
+- :mod:`kb.database`: the SQLite database (build, schema, rows)
+- :mod:`kb.serve`, :mod:`kb.site`: Datasette (the server process; the plugin package)
 - :mod:`kb.cli`: the ``kb`` command, a thin layer over the above
 """
 

@@ -18,7 +18,7 @@ import click
 
 from kb import __version__
 from kb.analyse import Analysis, analyse_settings
-from kb.export import BuildError, build_database, is_stale
+from kb.database import BuildError, build_database, is_stale
 from kb.models import ID_PATTERN, Claim, Source
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule

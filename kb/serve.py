@@ -13,16 +13,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from kb.load import collect_files
+from kb.inputs import signature
 from kb.settings import Settings
 
-__all__ = ["PUBLIC_SETTINGS", "datasette_command", "metadata", "serve", "signature"]
+__all__ = ["PUBLIC_SETTINGS", "datasette_command", "metadata", "serve"]
 
 COMMON_SETTINGS: dict[str, bool | int] = {
     "suggest_facets": False,
@@ -70,23 +69,6 @@ def datasette_command(settings: Settings, metadata_path: Path, host: str, port: 
         text = ("on" if value else "off") if isinstance(value, bool) else str(value)
         command += ["--setting", key, text]
     return command
-
-
-def signature(settings: Settings) -> tuple:
-    """A cheap fingerprint of the inputs (names, sizes, modification times): polled every
-    second; only when it changes does the content hash decide whether to rebuild."""
-    paths = [path for _, path in collect_files(settings)]
-    paths += [settings.root / name for name in ("kb.toml", "pyproject.toml")]
-    for folder in settings.snapshot_dirs:
-        paths += sorted(folder.iterdir()) if folder.is_dir() else []
-    stats = []
-    for path in paths:
-        try:
-            info = path.stat()
-        except OSError:
-            continue
-        stats.append((str(path), info.st_size, info.st_mtime_ns))
-    return (date.today().isoformat(), *stats)  # the time rules change with the date
 
 
 def serve(

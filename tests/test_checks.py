@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from kb.cli import main
-from kb.export import build_database
+from kb.database import build_database
 
 FIGURE = "---\nid: {id}\nstatement: s\nkind: fact\n{subject}metric: revenue\nvalue: {value}\nunit: USD\nperiod: 2024\nstated: 2025-03\n{extra}---\n"
 

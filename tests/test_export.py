@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 import sqlite_utils
 
-from kb.export import BuildError, build_database, is_stale
+from kb.database import BuildError, build_database, is_stale
 
 REQUIRED = {
     "claims": "id statement kind subject entity_id metric value value_low value_high unit period period_start "
@@ -118,7 +118,7 @@ def test_failed_build_leaves_previous_database(kb):
     path = build_database(kb.analyse())
     before = path.read_bytes()
     with (
-        mock.patch("kb.export._create_views", side_effect=sqlite3.OperationalError("disk I/O error")),
+        mock.patch("kb.database.build.create_views", side_effect=sqlite3.OperationalError("disk I/O error")),
         pytest.raises(BuildError, match="disk I/O error"),
     ):
         build_database(kb.analyse())

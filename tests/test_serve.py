@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from datasette.app import Datasette
 
-from kb.export import build_database
+from kb.database import build_database
 from kb.serve import COMMON_SETTINGS, PUBLIC_SETTINGS, datasette_command, metadata
 
 
@@ -95,7 +95,7 @@ async def test_stylesheet_is_served_locally(database):
 
 
 def test_signature_changes_when_a_file_changes(kb):
-    from kb.serve import signature
+    from kb.inputs import signature
 
     kb.claim(text="---\nid: x\nstatement: s\nkind: opinion\n---\n", folder="a")
     settings = kb.analyse().settings

@@ -1,0 +1,228 @@
+"""The rows of every table, from an analysed knowledge base: plain dicts, deterministic ids."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kb import __version__
+from kb.analyse import Analysis
+from kb.database.schema import SCHEMA_VERSION
+from kb.graph import claim_entities, evidence_origin
+from kb.inputs import fingerprint
+from kb.render import render_markdown
+
+__all__ = ["rows"]
+
+
+def rows(analysis: Analysis) -> Iterator[tuple[str, list[dict]]]:
+    yield "entities", _entity_rows(analysis)
+    yield "sources", [_source_row(analysis, record) for record in analysis.corpus.sources.values()]
+    entities = claim_entities(analysis.graph)
+    yield "claims", [_claim_row(analysis, record, entities) for record in analysis.corpus.claims.values()]
+    yield "evidence", list(_evidence_rows(analysis))
+    yield "claim_links", list(_claim_link_rows(analysis))
+    yield "source_links", list(_source_link_rows(analysis))
+    yield "findings", list(_finding_rows(analysis))
+    yield "kb_build", [_build_row(analysis)]
+
+
+def _json(value: list | None) -> str | None:
+    return json.dumps(value, ensure_ascii=False) if value else None
+
+
+def _entity_rows(analysis: Analysis) -> list[dict]:
+    graph = analysis.graph
+    rows = []
+    for node, data in graph.nodes(data=True):
+        if data["kind"] == "entity":
+            claims = sum(1 for _, _, rel in graph.in_edges(node, data="relation") if rel == "about")
+            rows.append(
+                {
+                    "id": node.removeprefix("entity:"),
+                    "name": data["name"],
+                    "aliases": _json(data["aliases"]),
+                    "claims": claims,
+                }
+            )
+    return sorted(rows, key=lambda row: row["id"])
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _source_row(analysis: Analysis, record) -> dict:
+    source = record.model
+    body = record.document.body.strip()
+    return {
+        "id": source.id,
+        "title": source.title,
+        "type": source.type,
+        "publisher": source.publisher,
+        "authors": _json(source.authors),
+        "url": source.url,
+        "language": source.language,
+        "published": _text(source.published),
+        "published_start": source.published.start.isoformat() if source.published else None,
+        "translation_of": source.translation_of if source.translation_of in analysis.corpus.sources else None,
+        "snapshot": source.snapshot,
+        "origin_id": _known(analysis, evidence_origin(analysis.graph, source.id, None)),
+        "tags": _json(source.tags),
+        "body": body or None,
+        "body_html": render_markdown(body) if body else None,
+        "path": record.path,
+    }
+
+
+def _known(analysis: Analysis, source_id: str) -> str | None:
+    return source_id if source_id in analysis.corpus.sources else None
+
+
+def _claim_row(analysis: Analysis, record, entities: dict[str, str]) -> dict:
+    claim = record.model
+    body = record.document.body.strip()
+    quantity, verdict = claim.value, claim.verdict
+    return {
+        "id": claim.id,
+        "statement": claim.statement,
+        "kind": claim.kind,
+        "subject": claim.subject,
+        "entity_id": entities.get(claim.id),
+        "metric": claim.metric,
+        "value": quantity.value if quantity else None,
+        "value_low": quantity.low if quantity else None,
+        "value_high": quantity.high if quantity else None,
+        "unit": claim.unit,
+        "figure": claim.figure(),
+        "period": _text(claim.period),
+        "period_start": claim.period.start.isoformat() if claim.period else None,
+        "period_end": claim.period.end.isoformat() if claim.period else None,
+        "approximate": int(claim.approximate),
+        "claimant": claim.claimant,
+        "stated": _text(claim.stated),
+        "stated_start": claim.stated.start.isoformat() if claim.stated else None,
+        "status": analysis.status[claim.id],
+        "independent_origins": analysis.origins[claim.id],
+        "evidence_count": len(claim.evidence),
+        "verdict": verdict.rating if verdict else None,
+        "verdict_rationale": verdict.rationale if verdict else None,
+        "verdict_reviewed": _text(verdict.reviewed) if verdict else None,
+        "supersedes": claim.supersedes if claim.supersedes in analysis.corpus.claims else None,
+        "derived_formula": claim.derived_from.formula if claim.derived_from else None,
+        "tags": _json(claim.tags),
+        "body": body or None,
+        "body_html": render_markdown(body) if body else None,
+        "path": record.path,
+    }
+
+
+def _evidence_rows(analysis: Analysis) -> Iterator[dict]:
+    sources = analysis.corpus.sources
+    for record in analysis.corpus.claims.values():
+        for index, item in enumerate(record.model.evidence):
+            if item.source not in sources:
+                continue  # KB101 reports it
+            via = item.via if item.via in sources else None
+            origin = evidence_origin(analysis.graph, item.source, via)
+            yield {
+                "id": f"{record.id}-e{index + 1}",
+                "claim_id": record.id,
+                "position": index + 1,
+                "source_id": item.source,
+                "via": via,
+                "stance": item.stance,
+                "quote": item.quote,
+                "locator": item.locator,
+                "stated_as": item.stated_as,
+                "note": item.note,
+                "origin_id": origin,
+            }
+
+
+def _link_id(*parts: object) -> str:
+    return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+def _claim_link_rows(analysis: Analysis) -> Iterator[dict]:
+    seen = set()
+    for start, end, data in sorted(analysis.graph.edges(data=True), key=lambda e: (e[0], e[1], e[2]["relation"])):
+        if not (start.startswith("claim:") and end.startswith("claim:")):
+            continue
+        row = {
+            "from_claim": start.removeprefix("claim:"),
+            "to_claim": end.removeprefix("claim:"),
+            "relation": data["relation"],
+            "origin": data.get("origin", "declared"),
+            "note": data.get("note"),
+            "outcome": data.get("outcome"),
+            "input": data.get("input"),
+        }
+        row["id"] = _link_id(row["from_claim"], row["to_claim"], row["relation"], row["origin"], row["input"])
+        if row["id"] not in seen:
+            seen.add(row["id"])
+            yield row
+
+
+def _source_link_rows(analysis: Analysis) -> Iterator[dict]:
+    seen = set()
+    for start, end, rel in analysis.graph.edges(data="relation"):
+        if rel in ("cites", "translation_of") and (start, end, rel) not in seen:
+            seen.add((start, end, rel))
+            yield {
+                "source_id": start.removeprefix("source:"),
+                "target_id": end.removeprefix("source:"),
+                "relation": rel,
+            }
+
+
+def _finding_rows(analysis: Analysis) -> Iterator[dict]:
+    claims, sources = analysis.corpus.claims, analysis.corpus.sources
+    seen = set()
+    for finding in analysis.findings:
+        if finding.id in seen:
+            continue
+        seen.add(finding.id)
+        yield {
+            "id": finding.id,
+            "code": finding.code,
+            "name": finding.name,
+            "severity": finding.severity,
+            "acknowledged": int(finding.acknowledged),
+            "acknowledgement": finding.acknowledgement,
+            "message": finding.message,
+            "path": finding.path,
+            "line": finding.line,
+            "column": finding.column,
+            "claim_id": finding.claim_id if finding.claim_id in claims else None,
+            "source_id": finding.source_id if finding.source_id in sources else None,
+            "other_claim_id": finding.other_claim_id if finding.other_claim_id in claims else None,
+        }
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _build_row(analysis: Analysis) -> dict:
+    return {
+        "kb_version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": _git_commit(analysis.settings.root),
+        "input_hash": fingerprint(analysis.settings, analysis.today),
+        "today": analysis.today.isoformat(),
+        "claims": len(analysis.corpus.claims),
+        "sources": len(analysis.corpus.sources),
+        "findings": len(analysis.findings),
+    }

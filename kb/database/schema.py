@@ -1,0 +1,224 @@
+"""The shape of the database: tables with their foreign keys, indexes, full-text search,
+the views users query most, and the checks a new database must pass before it is published.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+__all__ = ["SCHEMA_VERSION", "SchemaError", "create_tables", "create_views", "index_and_search", "verify"]
+
+SCHEMA_VERSION = 1
+
+
+class SchemaError(Exception):
+    """The new database failed its integrity or foreign-key check."""
+
+
+def create_tables(db: sqlite_utils.Database) -> None:
+    db["entities"].create({"id": str, "name": str, "aliases": str, "claims": int}, pk="id")
+    db["sources"].create(
+        {
+            "id": str,
+            "title": str,
+            "type": str,
+            "publisher": str,
+            "authors": str,
+            "url": str,
+            "language": str,
+            "published": str,
+            "published_start": str,
+            "translation_of": str,
+            "snapshot": str,
+            "origin_id": str,
+            "tags": str,
+            "body": str,
+            "body_html": str,
+            "path": str,
+        },
+        pk="id",
+        not_null={"title", "type", "path"},
+        foreign_keys=[("translation_of", "sources", "id"), ("origin_id", "sources", "id")],
+    )
+    db["claims"].create(
+        {
+            "id": str,
+            "statement": str,
+            "kind": str,
+            "subject": str,
+            "entity_id": str,
+            "metric": str,
+            "value": float,
+            "value_low": float,
+            "value_high": float,
+            "unit": str,
+            "figure": str,
+            "period": str,
+            "period_start": str,
+            "period_end": str,
+            "approximate": int,
+            "claimant": str,
+            "stated": str,
+            "stated_start": str,
+            "status": str,
+            "independent_origins": int,
+            "evidence_count": int,
+            "verdict": str,
+            "verdict_rationale": str,
+            "verdict_reviewed": str,
+            "supersedes": str,
+            "derived_formula": str,
+            "tags": str,
+            "body": str,
+            "body_html": str,
+            "path": str,
+        },
+        pk="id",
+        not_null={"statement", "kind", "status", "path"},
+        foreign_keys=[("entity_id", "entities", "id"), ("supersedes", "claims", "id")],
+    )
+    db["evidence"].create(
+        {
+            "id": str,
+            "claim_id": str,
+            "position": int,
+            "source_id": str,
+            "via": str,
+            "stance": str,
+            "quote": str,
+            "locator": str,
+            "stated_as": str,
+            "note": str,
+            "origin_id": str,
+        },
+        pk="id",
+        not_null={"claim_id", "source_id", "stance"},
+        foreign_keys=[
+            ("claim_id", "claims", "id"),
+            ("source_id", "sources", "id"),
+            ("via", "sources", "id"),
+            ("origin_id", "sources", "id"),
+        ],
+    )
+    db["claim_links"].create(
+        {
+            "id": str,
+            "from_claim": str,
+            "to_claim": str,
+            "relation": str,
+            "origin": str,
+            "note": str,
+            "outcome": str,
+            "input": str,
+        },
+        pk="id",
+        not_null={"from_claim", "to_claim", "relation", "origin"},
+        foreign_keys=[("from_claim", "claims", "id"), ("to_claim", "claims", "id")],
+    )
+    db["source_links"].create(
+        {"source_id": str, "target_id": str, "relation": str},
+        pk=("source_id", "target_id", "relation"),
+        foreign_keys=[("source_id", "sources", "id"), ("target_id", "sources", "id")],
+    )
+    db["findings"].create(
+        {
+            "id": str,
+            "code": str,
+            "name": str,
+            "severity": str,
+            "acknowledged": int,
+            "acknowledgement": str,
+            "message": str,
+            "path": str,
+            "line": int,
+            "column": int,
+            "claim_id": str,
+            "source_id": str,
+            "other_claim_id": str,
+        },
+        pk="id",
+        not_null={"code", "name", "severity", "message", "path"},
+        foreign_keys=[("claim_id", "claims", "id"), ("source_id", "sources", "id"), ("other_claim_id", "claims", "id")],
+    )
+    db["kb_build"].create(
+        {
+            "kb_version": str,
+            "schema_version": int,
+            "built_at": str,
+            "git_commit": str,
+            "input_hash": str,
+            "today": str,
+            "claims": int,
+            "sources": int,
+            "findings": int,
+        }
+    )
+
+
+def index_and_search(db: sqlite_utils.Database) -> None:
+    for table, columns in (
+        ("claims", ["subject"]),
+        ("claims", ["metric", "period_start"]),
+        ("claims", ["status"]),
+        ("claims", ["kind"]),
+        ("claims", ["claimant"]),
+        ("findings", ["code"]),
+    ):
+        db[table].create_index(columns, if_not_exists=True)
+    db.index_foreign_keys()
+    # The database is rebuilt whole, so no triggers keep the indexes in sync with edits.
+    # English statements: porter stemming. Quotes and source titles are mostly Chinese, which the
+    # default tokenizer cannot split into words: trigram (queries need at least 3 characters).
+    db["claims"].enable_fts(["statement", "body"], tokenize="porter")
+    db["evidence"].enable_fts(["quote", "stated_as"], tokenize="trigram")
+    db["sources"].enable_fts(["title", "body"], tokenize="trigram")
+    db.analyze()
+
+
+_VIEWS = {
+    "contradictions": """
+select a.id as claim, a.statement as claim_statement, a.figure as claim_figure, a.period as claim_period,
+  a.claimant as claim_claimant, a.stated as claim_stated,
+  b.id as other, b.statement as other_statement, b.figure as other_figure, b.period as other_period,
+  b.claimant as other_claimant, b.stated as other_stated,
+  l.note, l.origin, a.status as claim_status, b.status as other_status
+from claim_links l join claims a on a.id = l.from_claim join claims b on b.id = l.to_claim
+where l.relation = 'contradicts' and a.status != 'superseded' and b.status != 'superseded'
+order by a.entity_id, a.metric, a.period_start, a.id""",
+    "metric_timeline": """
+select c.entity_id, c.metric, c.period, c.figure, c.kind, c.claimant, c.stated, c.status, c.id as claim,
+  c.value, c.value_low, c.value_high, c.unit, c.period_start, c.period_end, e.source_id,
+  s.publisher, s.title as source_title, e.via, e.origin_id, e.quote, e.stated_as
+from claims c left join evidence e on e.claim_id = c.id left join sources s on s.id = e.source_id
+where c.metric is not null
+order by c.entity_id, c.metric, c.period_start, c.stated_start""",
+    "track_record": """
+select p.claimant, count(*) as forecasts, count(r.id) as resolved,
+  sum(r.outcome = 'correct') as correct, sum(r.outcome = 'partly') as partly,
+  sum(r.outcome = 'incorrect') as incorrect, sum(r.outcome = 'ambiguous') as ambiguous,
+  sum(r.id is null and p.period_end < (select today from kb_build)) as overdue
+from claims p left join (
+  select to_claim, min(id) as id, min(outcome) as outcome from claim_links where relation = 'resolves' group by to_claim
+) r on r.to_claim = p.id
+where p.kind in ('projection', 'prediction')
+group by p.claimant order by forecasts desc, p.claimant""",
+    "origins": """
+select e.origin_id, s.title as origin_title, s.publisher as origin_publisher,
+  count(distinct e.claim_id) as claims, count(distinct e.source_id) as relayed_by,
+  group_concat(distinct e.source_id) as relaying_sources
+from evidence e join sources s on s.id = e.origin_id
+where e.stance = 'supports'
+group by e.origin_id order by claims desc""",
+}
+
+
+def create_views(db: sqlite_utils.Database) -> None:
+    for name, sql in _VIEWS.items():
+        db.create_view(name, sql.strip(), replace=True)
+
+
+def verify(db: sqlite_utils.Database) -> None:
+    problems = [row[0] for row in db.execute("pragma integrity_check").fetchall() if row[0] != "ok"]
+    broken = db.execute("pragma foreign_key_check").fetchall()
+    if problems or broken:
+        raise SchemaError(f"the new database failed its checks: {problems[:3]} {broken[:3]}")
