@@ -97,11 +97,11 @@ async def test_stylesheet_is_served_locally(database):
 def test_signature_changes_when_a_file_changes(kb):
     from kb.inputs import signature
 
-    kb.claim(text="---\nid: x\nstatement: s\nkind: opinion\n---\n", folder="a")
+    kb.claim("x", text="---\nid: x\nstatement: s\nkind: opinion\n---\n", folder="a")
     settings = kb.analyse().settings
     before = signature(settings)
     assert signature(settings) == before
-    kb.claim(text="---\nid: x\nstatement: longer\nkind: opinion\n---\n", folder="a")
+    kb.claim("x", text="---\nid: x\nstatement: longer\nkind: opinion\n---\n", folder="a")
     assert signature(settings) != before
 
 
