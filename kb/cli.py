@@ -242,14 +242,14 @@ def _shown(path: Path) -> str:
     return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
 
 
-def _report_refusal(exc: UnpublishedErrors, target: Path, root: Path, still: str = "") -> None:
+def _report_refusal(exc: UnpublishedErrors, target: Path, root: Path, serving: str = "") -> None:
     """The errors (concise, one a line), then what happened to the database."""
     click.echo(render(exc.errors, "concise", root).rsplit("\n", 2)[0], err=True)
     count = f"{len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''}"
     files = f"{len(exc.files)} file{'s' if len(exc.files) != 1 else ''}"
     them = "it" if len(exc.errors) == 1 else "them"
     state = f"{_shown(target)} is unchanged" if target.is_file() else "no database was written"
-    _say(f"not built: {count} in {files}; {state}{still} (fix {them}, or pass --allow-errors)")
+    _say(f"not built: {count} in {files}; {state}{serving} (fix {them}, or pass --allow-errors)")
 
 
 def _report_build(analysis: Analysis, path: Path) -> None:
@@ -270,44 +270,63 @@ def _report_build(analysis: Analysis, path: Path) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Host to listen on.")
-@click.option("-p", "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+@click.option(
+    "-p", "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port)."
+)
 @click.option("--public", is_flag=True, help="Hardened public instance: no arbitrary SQL, no downloads, tight limits.")
 @click.option("--watch/--no-watch", default=True, show_default=True, help="Rebuild and restart when a file changes.")
+@_allow_errors_option
 @_root_option
 @_guard
-def serve(host, port, public, watch, root) -> None:
+def serve(host, port, public, watch, allow_errors, root) -> None:
     """Build if anything changed, then serve the database with Datasette.
+
+    A rebuild that fails (unacknowledged errors, unless --allow-errors) prints the errors
+    and leaves the last good build served. SIGTERM, SIGHUP and Ctrl-C stop Datasette too.
 
     \b
     Example:
         kb serve                       # http://127.0.0.1:8001/
+        kb serve --port 8002
         kb serve --public --host 0.0.0.0 --no-watch
     """
+    from kb.serve import ServeError
     from kb.serve import serve as run
 
     settings = _settings(root)
+    refused = []
 
     def rebuild() -> bool:
         try:
             current = _settings(root)  # kb.toml may have changed too
         except KbError as exc:
-            click.echo(f"kb: {exc.format_message()}; still serving the previous database", err=True)
+            _say(f"{exc.format_message()}; still serving the previous build")
             return False
         if not is_stale(current):
             return False
         analysis = _analyse(current, None)
+        serving = "; still serving the previous build" if current.database_path.is_file() else ""
         try:
-            path = build_database(analysis)
+            path = build_database(analysis, allow_errors=allow_errors, on_wait=_say)
+        except UnpublishedErrors as exc:
+            refused.append(exc)
+            _report_refusal(exc, current.database_path, current.root, serving)
+            return False
         except BuildError as exc:
-            click.echo(f"kb: build failed, still serving the previous database: {exc}", err=True)
+            _say(f"build failed{serving}: {exc}")
             return False
         _report_build(analysis, path)
         return True
 
     rebuild()
     if not settings.database_path.is_file():
+        if refused:  # its errors are printed
+            sys.exit(1)
         raise KbError("no database to serve")
-    sys.exit(run(settings, host, port, public, watch, rebuild, click.echo))
+    try:
+        sys.exit(run(settings, host, port, public, watch, rebuild, click.echo))
+    except ServeError as exc:
+        raise KbError(str(exc)) from None
 
 
 @main.command()
