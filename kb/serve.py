@@ -149,21 +149,12 @@ def datasette_command(
     return [sys.executable, "-I", "-c", _BOOTSTRAP, json.dumps(spec)]
 
 
-def _listen_address(host: str, port: int) -> tuple[int, tuple]:
-    try:
-        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise ServeError(f"cannot listen on {host}: {exc.strerror}") from None
-    family, _, _, _, address = infos[0]
-    return family, address
-
-
 def _bind(host: str, port: int) -> int:
     """Bind and release (host, port) as uvicorn will bind it; return the port."""
-    family, address = _listen_address(host, port)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # uvicorn's choice
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        probe.bind(address)
+        probe.bind((host, port))
         return probe.getsockname()[1]
 
 
@@ -248,7 +239,8 @@ class _Datasette:
         for raw in self.process.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             if self.started:
-                print(line, file=sys.stderr, flush=True)
+                with contextlib.suppress(OSError):  # keep draining even if our stderr has gone
+                    print(line, file=sys.stderr, flush=True)
             else:
                 self.output.append(line)
 
