@@ -244,7 +244,8 @@ def _shown(path: Path) -> str:
 
 def _report_refusal(exc: UnpublishedErrors, target: Path, root: Path, serving: str = "") -> None:
     """The errors (concise, one a line), then what happened to the database."""
-    click.echo(render(exc.errors, "concise", root).rsplit("\n", 2)[0], err=True)
+    for line in render(exc.errors, "concise", root).splitlines()[: len(exc.errors)]:  # one line each
+        click.echo(line, err=True)
     count = f"{len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''}"
     files = f"{len(exc.files)} file{'s' if len(exc.files) != 1 else ''}"
     them = "it" if len(exc.errors) == 1 else "them"

@@ -155,6 +155,7 @@ def test_killed_kb_serve_takes_datasette_down(minimal, servers):
     while any(alive(pid) for pid in datasette):
         assert time.monotonic() < deadline, "Datasette outlived a killed kb serve"
         time.sleep(0.1)
+    print(f"Datasette stopped {time.monotonic() - deadline + 15:.2f} s after kb serve was killed")
     # its folder stays behind (nothing runs after SIGKILL): the next kb serve sweeps it
     [folder] = own_folders(server.process.pid)
     assert folder in sweep_stale_folders()
