@@ -1,7 +1,8 @@
 # kb: two commands do all the set-up on a machine with only python3 and make.
-#   make serve   install, build the corpus, serve it on http://127.0.0.1:8001/
+#   make serve   install, build the corpus, serve it on http://127.0.0.1:8001/ (PORT=8002 for another)
 #   make test    install, run the test suite, check the shipped corpus
 PYTHON ?= python3
+PORT ?= 8001
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-kb
@@ -22,7 +23,7 @@ build: install
 	$(BIN)/kb build
 
 serve: install
-	$(BIN)/kb serve
+	$(BIN)/kb serve --port $(PORT)
 
 check: install
 	$(BIN)/kb check --strict $(REQUIRE_SNAPSHOTS)

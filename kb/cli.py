@@ -18,7 +18,7 @@ import click
 
 from kb import __version__
 from kb.analyse import Analysis, analyse_settings
-from kb.database import BuildError, build_database, is_stale
+from kb.database import BuildError, UnpublishedErrors, build_database, is_stale, left_out
 from kb.models import ID_PATTERN, Claim, Source
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
@@ -175,6 +175,25 @@ def _limit(findings, paths, root: Path):
     ]
 
 
+def _allow_errors_option(command):
+    return click.option(
+        "--allow-errors",
+        is_flag=True,
+        help="Publish even with unacknowledged errors (files that fail to load are left out, each named).",
+    )(command)
+
+
+def _lock_timeout_option(command):
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(0),
+        default=60,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait for another build of the same database to finish.",
+    )(command)
+
+
 @main.command()
 @click.option(
     "-o",
@@ -182,82 +201,133 @@ def _limit(findings, paths, root: Path):
     type=click.Path(dir_okay=False, path_type=Path),
     help="Database file (default: `database` setting).",
 )
+@_allow_errors_option
+@_lock_timeout_option
 @_today_option
 @_root_option
 @_guard
-def build(output, today, root) -> None:
+def build(output, allow_errors, lock_timeout, today, root) -> None:
     """Build the SQLite database from the claims and sources.
 
     The database is written to a temporary file and swapped in only when complete: a
-    failed or interrupted build leaves the previous database untouched.
+    failed or interrupted build leaves the previous database untouched. A knowledge base
+    with unacknowledged errors is not built (exit 1, the errors printed) unless
+    --allow-errors. A second build of the same database waits for the first.
 
     \b
     Example:
         kb build
         kb build -o /tmp/kb.db
+        kb build --allow-errors
     """
     settings = _settings(root)
     analysis = _analyse(settings, today)
+    target = output or settings.database_path
     try:
-        path = build_database(analysis, output)
+        path = build_database(analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say)
+    except UnpublishedErrors as exc:
+        _report_refusal(exc, target, analysis.settings.root)
+        sys.exit(1)
     except BuildError as exc:
         raise KbError(str(exc)) from None
     _report_build(analysis, path)
 
 
+def _say(message: str) -> None:
+    click.echo(f"kb: {message}", err=True)
+
+
+def _shown(path: Path) -> str:
+    path = path.resolve()
+    return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def _report_refusal(exc: UnpublishedErrors, target: Path, root: Path, serving: str = "") -> None:
+    """The errors (concise, one a line), then what happened to the database."""
+    for line in render(exc.errors, "concise", root).splitlines()[: len(exc.errors)]:  # one line each
+        click.echo(line, err=True)
+    count = f"{len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''}"
+    files = f"{len(exc.files)} file{'s' if len(exc.files) != 1 else ''}"
+    them = "it" if len(exc.errors) == 1 else "them"
+    state = f"{_shown(target)} is unchanged" if target.is_file() else "no database was written"
+    _say(f"not built: {count} in {files}; {state}{serving} (fix {them}, or pass --allow-errors)")
+
+
 def _report_build(analysis: Analysis, path: Path) -> None:
     errors = [f for f in analysis.findings if f.fails]
-    shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
     click.echo(
-        f"Built {shown}: {len(analysis.corpus.claims)} claims, {len(analysis.corpus.sources)} sources, "
+        f"Built {_shown(path)}: {len(analysis.corpus.claims)} claims, {len(analysis.corpus.sources)} sources, "
         f"{len(analysis.findings)} findings ({len(errors)} errors)."
     )
-    if any(f.code < "KB100" for f in errors):
-        click.echo("Run `kb check` to see the errors; files that failed to load are not in the database.", err=True)
-    elif errors:
-        click.echo("Run `kb check` to see the errors.", err=True)
+    codes = {}
+    for finding in analysis.findings:
+        if finding.code < "KB100":
+            codes.setdefault(finding.path, f"{finding.code} {finding.name}")
+    for path in left_out(analysis):
+        _say(f"left out {path} ({codes[path]})")
+    if errors:
+        _say("published with errors: run `kb check` to see them")
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Host to listen on.")
-@click.option("-p", "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+@click.option(
+    "-p", "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port)."
+)
 @click.option("--public", is_flag=True, help="Hardened public instance: no arbitrary SQL, no downloads, tight limits.")
 @click.option("--watch/--no-watch", default=True, show_default=True, help="Rebuild and restart when a file changes.")
+@_allow_errors_option
 @_root_option
 @_guard
-def serve(host, port, public, watch, root) -> None:
+def serve(host, port, public, watch, allow_errors, root) -> None:
     """Build if anything changed, then serve the database with Datasette.
+
+    A rebuild that fails (unacknowledged errors, unless --allow-errors) prints the errors
+    and leaves the last good build served. SIGTERM, SIGHUP and Ctrl-C stop Datasette too.
 
     \b
     Example:
         kb serve                       # http://127.0.0.1:8001/
+        kb serve --port 8002
         kb serve --public --host 0.0.0.0 --no-watch
     """
+    from kb.serve import ServeError
     from kb.serve import serve as run
 
     settings = _settings(root)
+    refused = []
 
     def rebuild() -> bool:
         try:
             current = _settings(root)  # kb.toml may have changed too
         except KbError as exc:
-            click.echo(f"kb: {exc.format_message()}; still serving the previous database", err=True)
+            _say(f"{exc.format_message()}; still serving the previous build")
             return False
         if not is_stale(current):
             return False
         analysis = _analyse(current, None)
+        serving = "; still serving the previous build" if current.database_path.is_file() else ""
         try:
-            path = build_database(analysis)
+            path = build_database(analysis, allow_errors=allow_errors, on_wait=_say)
+        except UnpublishedErrors as exc:
+            refused.append(exc)
+            _report_refusal(exc, current.database_path, current.root, serving)
+            return False
         except BuildError as exc:
-            click.echo(f"kb: build failed, still serving the previous database: {exc}", err=True)
+            _say(f"build failed{serving}: {exc}")
             return False
         _report_build(analysis, path)
         return True
 
     rebuild()
     if not settings.database_path.is_file():
+        if refused:  # its errors are printed
+            sys.exit(1)
         raise KbError("no database to serve")
-    sys.exit(run(settings, host, port, public, watch, rebuild, click.echo))
+    try:
+        sys.exit(run(settings, host, port, public, watch, rebuild, click.echo))
+    except ServeError as exc:
+        raise KbError(str(exc)) from None
 
 
 @main.command()
