@@ -23,7 +23,6 @@ reported on the one stated later (then by id).
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from itertools import combinations
@@ -33,6 +32,7 @@ from kb.findings import Finding
 from kb.formula import FormulaError, evaluate, names
 from kb.graph import claim_node
 from kb.load import Record
+from kb.suggest import closest
 from kb.units import is_level, normal_unit
 from kb.values import format_amount, format_quantity
 
@@ -308,8 +308,8 @@ def check_metric_vocabulary(ctx: CheckContext) -> Iterator[Finding]:
         metric = record.model.metric
         if not metric or ctx.settings.metric_name(metric) in declared:
             continue
-        hint = difflib.get_close_matches(metric, names, n=1, cutoff=0.6)
-        suggestion = f" (did you mean `{ctx.settings.metric_name(hint[0])}`?)" if hint else ""
+        hint = closest(metric, names)
+        suggestion = f" (did you mean `{ctx.settings.metric_name(hint)}`?)" if hint else ""
         message = f"metric `{metric}` is not in the declared vocabulary{suggestion}: declare it in [tool.kb.metrics]"
         line, column = record.position("metric")
         yield Finding("KB306", message, record.path, line, column, claim_id=record.id)
