@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from kb.suggest import did_you_mean
 
@@ -77,6 +77,8 @@ class Settings(_Config):
         "findings the editors have looked at (still reported as acknowledged, with the reason).",
     )
 
+    _aliases: dict[str, str] | None = PrivateAttr(None)
+
     def metric_name(self, name: str | None) -> str | None:
         """The canonical name of a metric: an alias resolves to the metric that declares it."""
         if name is None or name in self.metrics:
@@ -88,7 +90,10 @@ class Settings(_Config):
         return self.metrics.get(self.metric_name(name) or "")
 
     def _metric_aliases(self) -> dict[str, str]:
-        return {alias: key for key, config in self.metrics.items() for alias in config.aliases}
+        # Computed once per Settings (frozen, so it cannot go stale); checks call it per claim.
+        if self._aliases is None:
+            self._aliases = {alias: key for key, config in self.metrics.items() for alias in config.aliases}
+        return self._aliases
 
     @property
     def claims_dir(self) -> Path:
