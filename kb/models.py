@@ -98,6 +98,17 @@ Text = Annotated[str, Field(min_length=1, max_length=10_000)]
 Name = Annotated[str, Field(min_length=1, max_length=300)]
 Ref = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH + 20)]
 Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(max_length=50)]
+Qualifiers = Annotated[
+    dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$", max_length=60)],
+        Annotated[str, Field(min_length=1, max_length=300)],
+    ],
+    Field(
+        description="What narrows the metric, Wikidata-style: customer: OpenAI, segment: inference, basis: gaap, "
+        "region: US. Part of the comparison key: two figures are compared only when their qualifiers agree.",
+        max_length=20,
+    ),
+]
 Acknowledge = Annotated[
     dict[Annotated[str, Field(min_length=1, max_length=60)], Text],
     Field(
@@ -203,6 +214,7 @@ class Claim(_Strict):
     supersedes: Ref | None = Field(None, description="Id of an older claim for the same thing.")
     resolves: Resolution | None = Field(None, description="An earlier projection or prediction this settles.")
     verdict: Verdict | None = Field(None, description="Optional editorial rating.")
+    qualifiers: Qualifiers = Field(default_factory=dict)
     tags: Tags = Field(default_factory=list, description="Free tags.")
     acknowledge: Acknowledge = Field(default_factory=dict)
 

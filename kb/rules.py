@@ -236,6 +236,18 @@ _RULE_LIST = [
         "Swap the bounds (or the start and end of the period).",
     ),
     _R(
+        "KB306",
+        "unknown-metric",
+        "warning",
+        "A claim's metric is neither a metric declared in `[tool.kb.metrics.NAME]` nor one of their `aliases`. "
+        "Only checked when the settings declare a vocabulary (at least one metric).",
+        "Figures are compared, charted and counted by metric: a synonym (`funding_raised_total` beside "
+        "`total_funding_raised`) or a misspelling splits one quantity into two pages that never meet.",
+        "metric: totl_funding_raised   # not declared (did you mean `total_funding_raised`?)",
+        "Use the declared name the message suggests, add the spelling to that metric's `aliases`, or declare "
+        "the new metric with a `description` (and its `unit`).",
+    ),
+    _R(
         "KB401",
         "overdue-prediction",
         "warning",

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from kb.suggest import did_you_mean
 
@@ -30,10 +30,17 @@ class _Config(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+MetricName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$", max_length=80)]
+
+
 class MetricSettings(_Config):
+    description: str | None = Field(None, description="What the metric measures, shown with its figures.")
     unit: str | None = Field(None, description="The metric's unit; a claim in another unit is KB302.")
     tolerance: Annotated[float, Field(ge=0, le=10)] = Field(
         0.05, description="Relative tolerance when comparing two figures of this metric."
+    )
+    aliases: list[MetricName] = Field(
+        default_factory=list, description="Other names that resolve to this metric everywhere (checks, database)."
     )
 
 
@@ -64,6 +71,29 @@ class Settings(_Config):
         default_factory=list, description="Metric relations, e.g. annualized = 12 × monthly."
     )
     entities: dict[str, Entity] = Field(default_factory=dict, description="Entities by id, with aliases.")
+    acknowledge: dict[str, Annotated[str, Field(min_length=1, max_length=10_000)]] = Field(
+        default_factory=dict,
+        description="Rule code or name -> the reason every finding of that rule is accepted, for a whole class of "
+        "findings the editors have looked at (still reported as acknowledged, with the reason).",
+    )
+
+    _aliases: dict[str, str] | None = PrivateAttr(None)
+
+    def metric_name(self, name: str | None) -> str | None:
+        """The canonical name of a metric: an alias resolves to the metric that declares it."""
+        if name is None or name in self.metrics:
+            return name
+        return self._metric_aliases().get(name, name)
+
+    def metric_settings(self, name: str | None) -> MetricSettings | None:
+        """The settings of a metric (by its name or an alias), or None when it is not declared."""
+        return self.metrics.get(self.metric_name(name) or "")
+
+    def _metric_aliases(self) -> dict[str, str]:
+        # Computed once per Settings (frozen, so it cannot go stale); checks call it per claim.
+        if self._aliases is None:
+            self._aliases = {alias: key for key, config in self.metrics.items() for alias in config.aliases}
+        return self._aliases
 
     @property
     def claims_dir(self) -> Path:
@@ -125,11 +155,26 @@ def load_settings(root: Path) -> Settings:
         raise SettingsError(_describe(exc, origin)) from None
     from kb.rules import lookup
 
-    prefix = "[tool.kb.rules]" if origin == "pyproject.toml" else f"{origin}: [rules]"
-    for key in settings.rules:
-        if lookup(key) is None:
-            raise SettingsError(f"{prefix}: unknown rule `{key}` (see `kb rule --all`)")
+    for table_name in ("rules", "acknowledge"):
+        prefix = f"[tool.kb.{table_name}]" if origin == "pyproject.toml" else f"{origin}: [{table_name}]"
+        for key in getattr(settings, table_name):
+            if lookup(key) is None:
+                raise SettingsError(f"{prefix}: unknown rule `{key}` (see `kb rule --all`)")
+    _check_metric_aliases(settings, origin)
     return settings
+
+
+def _check_metric_aliases(settings: Settings, origin: str) -> None:
+    """An alias names one metric, and is not itself a declared metric."""
+    prefix = "[tool.kb.metrics." if origin == "pyproject.toml" else f"{origin}: [metrics."
+    owner: dict[str, str] = {}
+    for key, config in settings.metrics.items():
+        for alias in config.aliases:
+            if alias in settings.metrics:
+                raise SettingsError(f"{prefix}{key}]: alias `{alias}` is itself a declared metric")
+            if alias in owner and owner[alias] != key:
+                raise SettingsError(f"{prefix}{key}]: alias `{alias}` is already an alias of `{owner[alias]}`")
+            owner[alias] = key
 
 
 def _describe(exc: ValidationError, origin: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from kb.cli import main
@@ -107,3 +108,45 @@ def test_missing_claims_folder_is_a_usage_error(tmp_path):
 def test_new_refuses_folders_outside(kb):
     result = CliRunner().invoke(main, ["new", "--root", str(kb.root), "claim", "x", "--folder", "../../escape"])
     assert result.exit_code == 2 and "plain folder name" in result.stderr
+
+
+def test_settings_acknowledge_covers_a_whole_rule_and_a_file_reason_wins(kb):
+    kb.settings('[acknowledge]\nKB401 = "No seed reports the outcome"\n')
+    base = "---\nid: {id}\nstatement: s\nkind: prediction\nperiod: 2024\n{extra}---\n"
+    kb.claim("p1", folder="x", text=base.format(id="p1", extra=""))
+    kb.claim("p2", folder="x", text=base.format(id="p2", extra="acknowledge: {KB401: own reason}\n"))
+    found = {f.claim_id: f for f in kb.analyse().findings if f.code == "KB401"}
+    assert {k: (f.acknowledged, f.acknowledgement) for k, f in found.items()} == {
+        "p1": (True, "No seed reports the outcome"),
+        "p2": (True, "own reason"),
+    }
+
+
+def test_settings_acknowledge_that_matches_nothing_is_kb901(kb):
+    kb.settings('[acknowledge]\nKB304 = "unused"\n')
+    figure(kb, "a", "5")
+    [finding] = [f for f in kb.analyse().findings if f.code == "KB901"]
+    assert finding.path == "kb.toml" and "KB304" in finding.message
+
+
+def test_metric_alias_and_qualifiers_decide_what_is_compared(kb):
+    kb.settings('[metrics.revenue]\ndescription = "Revenue"\naliases = ["sales"]\n')
+    figure(kb, "a", "5 billion")
+    figure(kb, "b", "3 billion", extra="qualifiers: {segment: consumer}\n")
+    kb.claim(
+        "c",
+        folder="x",
+        text=FIGURE.format(id="c", value="2 billion", subject="subject: OpenAI\n", extra="").replace(
+            "metric: revenue", "metric: sales"
+        ),
+    )
+    pairs = sorted((f.claim_id, f.other_claim_id) for f in kb.analyse().findings if f.code == "KB301")
+    assert pairs == [("c", "a")]  # the alias is compared with `revenue`; the qualified figure with neither
+
+
+def test_metric_alias_errors_are_located_settings_errors(kb):
+    from kb.settings import SettingsError, load_settings
+
+    kb.settings('[metrics.revenue]\naliases = ["sales"]\n[metrics.sales]\ndescription = "x"\n')
+    with pytest.raises(SettingsError, match=r"alias `sales` is itself a declared metric"):
+        load_settings(kb.root)

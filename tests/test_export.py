@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from unittest import mock
 
@@ -13,12 +14,13 @@ from kb.database import BuildError, build_database, is_stale
 
 REQUIRED = {
     "claims": "id statement kind subject entity_id metric value value_low value_high unit period period_start "
-    "period_end approximate claimant stated status independent_origins verdict tags body path",
+    "period_end approximate claimant stated status independent_origins verdict qualifiers tags body path",
     "sources": "id title type publisher authors url language published translation_of body path",
     "evidence": "id claim_id source_id via stance quote locator origin_id",
     "claim_links": "id from_claim to_claim relation origin note outcome",
     "source_links": "source_id target_id relation",
     "entities": "id name aliases",
+    "metrics": "id description unit aliases claims",
     "findings": "id code name severity acknowledged message path line column claim_id source_id",
     "kb_build": "kb_version schema_version built_at git_commit",
 }
@@ -140,3 +142,41 @@ def test_staleness(kb):
     assert not is_stale(settings)
     kb.claim("x", text="---\nid: x\nstatement: t\nkind: opinion\n---\n", folder="a")
     assert is_stale(settings)
+
+
+def test_metrics_table_qualifiers_and_canonical_names(kb):
+    kb.settings(
+        '[metrics.net_loss]\ndescription = "Net loss"\nunit = "USD"\naliases = ["loss"]\n'
+        '[entities.openai]\nname = "OpenAI"\naliases = ["Open AI"]\n'
+    )
+    kb.source()
+    kb.claim()
+    kb.claim(
+        "openai-2024-loss-alias",
+        extra="qualifiers: {basis: gaap}\n",
+    )
+    path = kb.root / "claims" / "openai" / "openai-2024-loss-alias.md"
+    text = (
+        path.read_text(encoding="utf-8")
+        .replace("metric: net_loss", "metric: loss")
+        .replace("subject: OpenAI", "subject: open ai")
+    )
+    path.write_text(text, encoding="utf-8")
+    db = sqlite_utils.Database(build_database(kb.analyse()))
+    row = db["claims"].get("openai-2024-loss-alias")
+    assert (row["metric"], row["metric_as_written"], row["subject"], row["subject_as_written"]) == (
+        "net_loss",
+        "loss",
+        "OpenAI",
+        "open ai",
+    )
+    assert json.loads(row["qualifiers"]) == {"basis": "gaap"}
+    assert db["claims"].get("openai-2024-net-loss")["qualifiers"] is None
+    metric = db["metrics"].get("net_loss")
+    assert (metric["description"], metric["unit"], json.loads(metric["aliases"]), metric["claims"]) == (
+        "Net loss",
+        "USD",
+        ["loss"],
+        2,
+    )
+    assert ("metric", "metrics") in {(fk.column, fk.other_table) for fk in db["claims"].foreign_keys}

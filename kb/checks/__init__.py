@@ -11,7 +11,13 @@ from collections.abc import Callable, Iterator
 
 from kb.checks.context import CheckContext
 from kb.checks.evidence import check_no_evidence, check_quotes, check_single_origin
-from kb.checks.numbers import check_arithmetic, check_numeric_conflicts, check_ranges, check_units
+from kb.checks.numbers import (
+    check_arithmetic,
+    check_metric_vocabulary,
+    check_numeric_conflicts,
+    check_ranges,
+    check_units,
+)
 from kb.checks.references import (
     check_circular_sourcing,
     check_self_reference,
@@ -40,6 +46,7 @@ CHECKS: list[Check] = [
     check_anachronisms,
     check_ranges,
     check_units,
+    check_metric_vocabulary,
     check_arithmetic,
     check_numeric_conflicts,
     check_overdue_predictions,
@@ -81,7 +88,11 @@ def _rule_hint(key: str) -> str:
 
 
 def _acknowledge(ctx: CheckContext, findings: list[Finding]) -> list[Finding]:
+    """Apply the files' ``acknowledge`` fields, then the settings' ``[tool.kb.acknowledge]``
+    (a reason for a whole rule; a file's own reason wins), and add KB901 for the unused ones."""
     used: set[tuple[str, str]] = set()
+    by_rule = {lookup(key).code: text for key, text in ctx.settings.acknowledge.items()}  # type: ignore[union-attr]
+    used_rules: set[str] = set()
     result = []
     for finding in findings:
         owner = finding.claim_id and ctx.corpus.claims.get(finding.claim_id)
@@ -93,7 +104,16 @@ def _acknowledge(ctx: CheckContext, findings: list[Finding]) -> list[Finding]:
                 if rule and rule.code == finding.code:
                     reason = text
                     used.add((owner.id, key))
+        if reason is None and finding.code in by_rule and finding.code != "KB901":
+            reason = by_rule[finding.code]
+            used_rules.add(finding.code)
         result.append(finding.with_(acknowledged=True, acknowledgement=reason) if reason else finding)
+    for code in sorted(set(by_rule) - used_rules):
+        result.append(
+            Finding(
+                "KB901", f"[acknowledge] `{code}` matches no finding: remove it", ctx.settings_file or "pyproject.toml"
+            )
+        )
     for records in (ctx.corpus.claims, ctx.corpus.sources):
         for id_, record in records.items():
             for key in record.model.acknowledge:

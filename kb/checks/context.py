@@ -44,6 +44,19 @@ class CheckContext:
             self.entities = claim_entities(self.graph)
         return self.entities.get(claim_id)
 
+    def metric_key(self, record) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+        """(canonical metric, sorted qualifiers): what two figures must share to be compared."""
+        claim = record.model
+        return self.settings.metric_name(claim.metric), tuple(sorted(claim.qualifiers.items()))
+
+    @property
+    def settings_file(self) -> str | None:
+        """The settings file, relative to the root (where settings-level findings go)."""
+        for name in ("kb.toml", "pyproject.toml"):
+            if (self.settings.root / name).is_file():
+                return name
+        return None
+
     def snapshot_text(self, name: str) -> str | None:
         """The normalised text of a snapshot file, or None when no folder holds it."""
         if name not in self._snapshots:

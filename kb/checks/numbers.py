@@ -1,9 +1,11 @@
 """Numeric rules: conflicts (KB301), units (KB302), arithmetic (KB303), outliers (KB304),
-invalid ranges (KB305).
+invalid ranges (KB305), the metric vocabulary (KB306).
 
 Figures are compared like with like, after normalisation:
 
-- the same entity (aliases resolved) and metric;
+- the same entity (aliases resolved), metric (a metric alias declared in
+  ``[tool.kb.metrics.NAME] aliases`` resolves to NAME) and qualifiers (``customer: OpenAI``
+  is not compared with a figure without that qualifier);
 - comparable kinds: a fact or an estimate against a fact or an estimate, a projection
   against a projection (a projection against the later fact is a resolution, KB401);
 - comparable periods: for a *level* (a valuation, a price, an annualized revenue, a user
@@ -21,7 +23,7 @@ reported on the one stated later (then by id).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from itertools import combinations
 
@@ -30,6 +32,7 @@ from kb.findings import Finding
 from kb.formula import FormulaError, evaluate, names
 from kb.graph import claim_node
 from kb.load import Record
+from kb.suggest import closest
 from kb.units import is_level, normal_unit
 from kb.values import format_amount, format_quantity
 
@@ -37,6 +40,7 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "OUTLIER_RATIO",
     "check_arithmetic",
+    "check_metric_vocabulary",
     "check_numeric_conflicts",
     "check_ranges",
     "check_units",
@@ -48,7 +52,7 @@ _RELATIONS = {"contradicts", "supersedes", "resolves", "derived_from", "supports
 
 
 def tolerance(ctx: CheckContext, metric: str | None) -> float:
-    config = ctx.settings.metrics.get(metric or "")
+    config = ctx.settings.metric_settings(metric)
     return config.tolerance if config else DEFAULT_TOLERANCE
 
 
@@ -108,7 +112,7 @@ def _kind_group(kind: str) -> str:
     return "forecast" if kind in ("projection", "prediction") else "actual" if kind in ("fact", "estimate") else kind
 
 
-def _comparable_pairs(records: list[Record]) -> Iterator[tuple[Record, Record]]:
+def _comparable_pairs(metric: str, records: list[Record]) -> Iterator[tuple[Record, Record]]:
     """The pairs of claims whose figures can be compared (see the module docstring).
 
     Claims are bucketed by kind group, unit and, for flows, the exact period; levels are
@@ -121,7 +125,7 @@ def _comparable_pairs(records: list[Record]) -> Iterator[tuple[Record, Record]]:
         if claim.kind == "opinion":
             continue
         unit = normal_unit(claim.unit)[0]
-        level = is_level(claim.metric, unit)
+        level = is_level(metric, unit)
         period = None if level else (claim.period.start, claim.period.end)
         buckets[(_kind_group(claim.kind), unit, level, period)].append(record)
     for (_, _, level, _), items in buckets.items():
@@ -137,7 +141,8 @@ def _comparable_pairs(records: list[Record]) -> Iterator[tuple[Record, Record]]:
 
 
 def _figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
-    """(entity, metric) -> the claims with a comparable figure; computed once per run."""
+    """(entity, canonical metric, qualifiers) -> the claims with a comparable figure; computed
+    once per run."""
     if ctx.figures is None:
         ctx.figures = _group_figures(ctx)
     return ctx.figures
@@ -151,7 +156,7 @@ def _group_figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
             low, high = claim.value.bounds
             entity = ctx.entity_of(record.id)
             if low <= high and entity is not None:  # "same subject": no subject, no comparison
-                groups[(entity, claim.metric)].append(record)
+                groups[(entity, *ctx.metric_key(record))].append(record)
     return groups
 
 
@@ -162,11 +167,11 @@ def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
     outlier itself: of the two claims, the one further from the median of all the figures
     for that subject and metric (the later one when that does not tell them apart).
     """
-    for (_, metric), records in _figures(ctx).items():
+    for (_, metric, _), records in _figures(ctx).items():
         tol = tolerance(ctx, metric)
         center = _median_magnitude(records)
         outliers: dict[str, list[Record]] = defaultdict(list)
-        for a, b in _comparable_pairs(records):
+        for a, b in _comparable_pairs(metric, records):
             if related(ctx, a.id, b.id):
                 continue
             ia, ib = interval(a, tol), interval(b, tol)
@@ -242,16 +247,72 @@ def check_ranges(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def check_units(ctx: CheckContext) -> Iterator[Finding]:
-    """KB302: a claim's unit that differs from its metric's unit and cannot be converted."""
+    """KB302: a claim's unit that differs from its metric's unit and cannot be converted.
+
+    Where no unit is configured for the metric, the metric's unit is the one most of its
+    figures use (all subjects and qualifiers together; on a tie, the unit of the earliest
+    stated figure): a ``percent`` figure among ``USD`` peers is a different quantity under
+    the same name, or a slip.
+    """
+    unconfigured: dict[str, list[Record]] = defaultdict(list)
     for record in ctx.corpus.claims.values():
         claim = record.model
-        config = ctx.settings.metrics.get(claim.metric or "")
-        if not config or not config.unit or not claim.unit:
+        if not claim.unit or not claim.metric:
+            continue
+        metric = ctx.settings.metric_name(claim.metric)
+        config = ctx.settings.metric_settings(metric)
+        if not config or not config.unit:
+            if claim.value is not None:
+                unconfigured[metric].append(record)  # type: ignore[index]
             continue
         if normal_unit(claim.unit)[0] != normal_unit(config.unit)[0]:
             line, column = record.position("unit")
-            message = f"unit `{claim.unit}` cannot be converted to `{config.unit}`, the unit of metric `{claim.metric}`"
+            message = f"unit `{claim.unit}` cannot be converted to `{config.unit}`, the unit of metric `{metric}`"
             yield Finding("KB302", message, record.path, line, column, claim_id=record.id)
+    for metric, records in unconfigured.items():
+        yield from _minority_units(metric, records)
+
+
+def _minority_units(metric: str, records: list[Record]) -> Iterator[Finding]:
+    families = Counter(normal_unit(r.model.unit)[0] for r in records)
+    if len(families) < 2:
+        return
+
+    def when(record: Record) -> tuple:
+        stated = record.model.stated
+        return stated is None, stated.start if stated else None, record.id
+
+    top = max(families.values())
+    usual = normal_unit(min(records, key=when).model.unit)[0]
+    if families[usual] != top:
+        usual = sorted(unit for unit, count in families.items() if count == top)[0]
+    for record in sorted(records, key=lambda r: r.id):
+        if normal_unit(record.model.unit)[0] == usual:
+            continue
+        line, column = record.position("unit")
+        message = (
+            f"unit `{record.model.unit}` cannot be converted to `{usual}`, the unit of {families[usual]} of the "
+            f"{len(records)} figures of metric `{metric}`: another quantity under the same name, or a unit slip? "
+            "(rename the metric, or declare its unit in [tool.kb.metrics])"
+        )
+        yield Finding("KB302", message, record.path, line, column, claim_id=record.id)
+
+
+def check_metric_vocabulary(ctx: CheckContext) -> Iterator[Finding]:
+    """KB306: a metric outside the declared vocabulary, when ``[tool.kb.metrics]`` declares one."""
+    declared = ctx.settings.metrics
+    if not declared:
+        return
+    names = sorted({*declared, *(alias for config in declared.values() for alias in config.aliases)})
+    for record in ctx.corpus.claims.values():
+        metric = record.model.metric
+        if not metric or ctx.settings.metric_name(metric) in declared:
+            continue
+        hint = closest(metric, names)
+        suggestion = f" (did you mean `{ctx.settings.metric_name(hint)}`?)" if hint else ""
+        message = f"metric `{metric}` is not in the declared vocabulary{suggestion}: declare it in [tool.kb.metrics]"
+        line, column = record.position("metric")
+        yield Finding("KB306", message, record.path, line, column, claim_id=record.id)
 
 
 def check_arithmetic(ctx: CheckContext) -> Iterator[Finding]:
@@ -317,11 +378,12 @@ def _derivations(ctx: CheckContext) -> Iterator[Finding]:
 def _metric_relations(ctx: CheckContext) -> Iterator[Finding]:
     groups = _figures(ctx)
     for relation in ctx.settings.relations:
-        for (entity, metric), lefts in groups.items():
-            if metric != relation.left:
+        left_metric, right_metric = ctx.settings.metric_name(relation.left), ctx.settings.metric_name(relation.right)
+        for (entity, metric, qualifiers), lefts in groups.items():
+            if metric != left_metric:
                 continue
             for left in lefts:
-                for right in groups.get((entity, relation.right), []):
+                for right in groups.get((entity, right_metric, qualifiers), []):
                     yield from _relation_pair(ctx, relation, left, right)
 
 

@@ -65,8 +65,8 @@ def _candidate_outcomes(ctx: CheckContext, record) -> list[str]:
         other.id
         for other in ctx.corpus.claims.values()
         if other.model.kind in ("fact", "estimate")
-        and other.model.metric == claim.metric
         and claim.metric
+        and ctx.metric_key(other) == ctx.metric_key(record)
         and other.model.period
         and other.model.period.overlaps(claim.period)
         and ctx.entity_of(other.id) == entity

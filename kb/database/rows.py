@@ -21,6 +21,7 @@ __all__ = ["rows"]
 
 def rows(analysis: Analysis) -> Iterator[tuple[str, list[dict]]]:
     yield "entities", _entity_rows(analysis)
+    yield "metrics", _metric_rows(analysis)
     yield "sources", [_source_row(analysis, record) for record in analysis.corpus.sources.values()]
     entities = claim_entities(analysis.graph)
     yield "claims", [_claim_row(analysis, record, entities) for record in analysis.corpus.claims.values()]
@@ -50,6 +51,32 @@ def _entity_rows(analysis: Analysis) -> list[dict]:
                 }
             )
     return sorted(rows, key=lambda row: row["id"])
+
+
+def _metric_rows(analysis: Analysis) -> list[dict]:
+    """Every declared metric, and every metric a claim uses that is not declared (KB306 names
+    those): a claim's ``metric`` always has its row. Aliases count for their metric."""
+    settings = analysis.settings
+    counts: dict[str, int] = {}
+    for record in analysis.corpus.claims.values():
+        if record.model.metric:
+            name = settings.metric_name(record.model.metric)
+            counts[name] = counts.get(name, 0) + 1
+    rows = []
+    for name in sorted({*settings.metrics, *counts}):
+        config = settings.metrics.get(name)
+        rows.append(
+            {
+                "id": name,
+                "description": config.description if config else None,
+                "unit": config.unit if config else None,
+                "tolerance": config.tolerance if config else None,
+                "aliases": _json(config.aliases) if config else None,
+                "declared": int(config is not None),
+                "claims": counts.get(name, 0),
+            }
+        )
+    return rows
 
 
 def _text(value: object) -> str | None:
@@ -91,9 +118,14 @@ def _claim_row(analysis: Analysis, record, entities: dict[str, str]) -> dict:
         "id": claim.id,
         "statement": claim.statement,
         "kind": claim.kind,
-        "subject": claim.subject,
+        # What a reader sees is the canonical name (an entity's, a metric's); the file's own
+        # spelling is kept beside it (`*_as_written`), so an alias can still be searched for.
+        "subject": _entity_name(analysis, entities.get(claim.id)) or claim.subject,
+        "subject_as_written": claim.subject,
         "entity_id": entities.get(claim.id),
-        "metric": claim.metric,
+        "metric": analysis.settings.metric_name(claim.metric),
+        "metric_as_written": claim.metric,
+        "qualifiers": json.dumps(claim.qualifiers, ensure_ascii=False, sort_keys=True) if claim.qualifiers else None,
         "value": quantity.value if quantity else None,
         "value_low": quantity.low if quantity else None,
         "value_high": quantity.high if quantity else None,
@@ -119,6 +151,11 @@ def _claim_row(analysis: Analysis, record, entities: dict[str, str]) -> dict:
         "body_html": render_markdown(body) if body else None,
         "path": record.path,
     }
+
+
+def _entity_name(analysis: Analysis, entity: str | None) -> str | None:
+    node = analysis.graph.nodes.get(f"entity:{entity}") if entity else None
+    return node["name"] if node else None
 
 
 def _evidence_rows(analysis: Analysis) -> Iterator[dict]:

@@ -8,7 +8,7 @@ import sqlite_utils
 
 __all__ = ["SCHEMA_VERSION", "SchemaError", "create_tables", "create_views", "index_and_search", "verify"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: metrics table; claims.qualifiers, metric_as_written, subject_as_written
 
 
 class SchemaError(Exception):
@@ -17,6 +17,19 @@ class SchemaError(Exception):
 
 def create_tables(db: sqlite_utils.Database) -> None:
     db["entities"].create({"id": str, "name": str, "aliases": str, "claims": int}, pk="id")
+    db["metrics"].create(
+        {
+            "id": str,
+            "description": str,
+            "unit": str,
+            "tolerance": float,
+            "aliases": str,
+            "declared": int,
+            "claims": int,
+        },
+        pk="id",
+        not_null={"declared", "claims"},
+    )
     db["sources"].create(
         {
             "id": str,
@@ -46,8 +59,11 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "statement": str,
             "kind": str,
             "subject": str,
+            "subject_as_written": str,
             "entity_id": str,
             "metric": str,
+            "metric_as_written": str,
+            "qualifiers": str,
             "value": float,
             "value_low": float,
             "value_high": float,
@@ -75,7 +91,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
         },
         pk="id",
         not_null={"statement", "kind", "status", "path"},
-        foreign_keys=[("entity_id", "entities", "id"), ("supersedes", "claims", "id")],
+        foreign_keys=[("entity_id", "entities", "id"), ("metric", "metrics", "id"), ("supersedes", "claims", "id")],
     )
     db["evidence"].create(
         {
