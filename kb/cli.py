@@ -127,10 +127,15 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--require-snapshots", is_flag=True, help="A source whose snapshot cannot be found is an error.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the check.")
+@click.option(
+    "--show-acknowledged",
+    is_flag=True,
+    help="List acknowledged findings too (concise, full, github; json and sarif always carry them).",
+)
 @_today_option
 @_root_option
 @_guard
-def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, today, root) -> None:
+def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, show_acknowledged, today, root) -> None:
     """Check the knowledge base and report findings.
 
     PATHS limit the report to those files or folders (the whole knowledge base is
@@ -146,18 +151,27 @@ def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, today, 
     settings = _settings(root)
     analysis = _analyse(settings, today, require_snapshots)
     findings = _limit(analysis.findings, paths, settings.root)
-    report = render(findings, fmt or "concise", settings.root)
+    report = render(findings, fmt or "concise", settings.root, show_acknowledged)
     if output_file:
-        output_file.write_text(report, encoding="utf-8")
+        _write_report(output_file, report)
     else:
         click.echo(report, nl=False)
     if (fmt or "concise") == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         # GitHub shows only 10 annotations of each level per step: the summary lists them all.
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary_file:
-            summary_file.write(render_step_summary(findings))
+            summary_file.write(render_step_summary(findings, show_acknowledged))
     failing = [f for f in findings if f.fails or (strict and f.severity == "warning" and not f.acknowledged)]
     if failing and not exit_zero:
         sys.exit(1)
+
+
+def _write_report(path: Path, report: str) -> None:
+    """Write the report, creating missing folders as ruff does for ``--output-file``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(report, encoding="utf-8")
+    except OSError as exc:
+        raise KbError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 
 
 def _limit(findings, paths, root: Path):

@@ -228,7 +228,7 @@ def _schema_finding(error: dict, document: Document, shown: str, kind: Kind, sub
             message = f"{message}, got {_describe_input(error['input'])}"
         message = f"`{_field_path(loc)}`: {message}" if loc else message
         line, column = _locate(document.positions, loc)
-    return Finding("KB004", message, shown, line, column, **subject)
+    return Finding("KB004", message, shown, line, column, key=_field_path(loc), **subject)
 
 
 _PATTERN_MESSAGES = {

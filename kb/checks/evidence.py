@@ -52,7 +52,7 @@ def check_quotes(ctx: CheckContext) -> Iterator[Finding]:
             if normalise_text(item.quote) not in text:
                 line, column = record.position("evidence", index, "quote")
                 message = f"quote not found in the snapshot `{name}` of `{item.source}`"
-                yield Finding("KB203", message, record.path, line, column, claim_id=record.id)
+                yield Finding("KB203", message, record.path, line, column, claim_id=record.id, key=item.quote)
 
 
 def _missing_snapshot(ctx: CheckContext, source, name: str) -> Finding:
