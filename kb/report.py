@@ -112,6 +112,7 @@ def _as_dict(finding: Finding) -> dict:
         "claim_id": finding.claim_id,
         "source_id": finding.source_id,
         "other_claim_id": finding.other_claim_id,
+        "other_claim_ids": list(finding.other_claim_ids),
         "id": finding.id,
     }
 
