@@ -19,7 +19,7 @@ import click
 from kb import __version__
 from kb.analyse import Analysis, analyse_settings
 from kb.database import BuildError, UnpublishedErrors, build_database, is_stale, left_out
-from kb.models import ID_PATTERN, Claim, Source
+from kb.models import ID_PATTERN
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
 from kb.settings import Settings, SettingsError, find_root, load_settings
@@ -462,7 +462,8 @@ def rule(code, all_) -> None:
         return
     found = lookup(code)
     if found is None:
-        raise KbError(f"unknown rule `{code}` (see `kb rule --all`)")
+        hint = did_you_mean(code, [*RULES, *(item.name for item in RULES.values())])
+        raise KbError(f"unknown rule `{code}`{hint}; see `kb rule --all`")
     click.echo(render_rule(found), nl=False)
 
 
@@ -470,14 +471,17 @@ def rule(code, all_) -> None:
 @click.argument("kind", type=click.Choice(["claim", "source", "all"]), default="all")
 @_guard
 def schema(kind) -> None:
-    """Print the JSON Schema of claim and source frontmatter, for editor completion.
+    """Print the JSON Schema (draft 2020-12) of claim or source frontmatter, or of either.
+
+    For editor completion: point your YAML extension at the saved file.
 
     \b
     Example:
         kb schema claim > claim.schema.json
     """
-    schemas = {"claim": Claim.model_json_schema(), "source": Source.model_json_schema()}
-    click.echo(json.dumps(schemas if kind == "all" else schemas[kind], indent=2, ensure_ascii=False))
+    from kb.frontmatter_schema import json_schema
+
+    click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
 
 
 @main.command()
