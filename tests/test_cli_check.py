@@ -157,3 +157,14 @@ def test_pre_commit_hook_runs_kb_check():
     hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
     assert [h["entry"] for h in hooks] == ["kb check", "kb check --strict"]
     assert all(h["pass_filenames"] is False for h in hooks)
+
+
+def test_nested_setting_gets_its_own_suggestion(kb):
+    # the settings and the files share one renderer of validation errors (kb.validation)
+    kb.settings("[metrics.net_loss]\nunitt = 'USD'\ntolerance = [1]\n")
+    result = CliRunner().invoke(main, ["check", "--root", str(kb.root)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "kb: error: kb.toml: metrics.net_loss.tolerance: Input should be a valid number, got a list",
+        "kb.toml: metrics.net_loss.unitt: unknown setting (did you mean `unit`?)",
+    ]
