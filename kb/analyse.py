@@ -16,6 +16,7 @@ from pathlib import Path
 import networkx as nx
 
 from kb.checks import CheckContext, run_checks
+from kb.checks.numbers import LISTED
 from kb.findings import Finding
 from kb.graph import add_detected_contradiction, build_graph, compute_status, independent_origins
 from kb.load import Corpus, load_corpus
@@ -53,12 +54,26 @@ def analyse_settings(settings: Settings, *, today: date | None = None, require_s
     # 4. contradictions the checks detected become edges, so that they count for status; an
     #    acknowledged one has been judged by the editors (e.g. "different spans, not a
     #    disagreement") and stays a finding only
-    for finding in findings:
-        if finding.code in _DETECTED and finding.claim_id and finding.other_claim_id and not finding.acknowledged:
-            add_detected_contradiction(graph, finding.claim_id, finding.other_claim_id, finding.message)
+    _add_detected(graph, findings)
     # 5. computed attributes of every claim
     result = Analysis(settings, corpus, graph, findings, day)
     for id_ in corpus.claims:
         result.status[id_] = compute_status(graph, id_)
         result.origins[id_] = independent_origins(graph, id_)
     return result
+
+
+def _add_detected(graph: nx.MultiDiGraph, findings: list[Finding]) -> None:
+    """One edge from the claim a KB301 / KB304 is reported on to each other claim its message
+    names, and one more to any other claim no edge reaches yet: every claim of a detected
+    conflict is contested, with edges linear in the findings (a group of 2,000 disagreeing
+    figures has 2,000,000 pairs)."""
+    linked: set[str] = set()
+    for finding in findings:
+        if finding.code not in _DETECTED or not finding.claim_id or finding.acknowledged:
+            continue
+        others = finding.other_claim_ids or ((finding.other_claim_id,) if finding.other_claim_id else ())
+        for index, other in enumerate(others):
+            if index < LISTED or other not in linked or finding.claim_id not in linked:
+                add_detected_contradiction(graph, finding.claim_id, other, finding.message)
+                linked |= {finding.claim_id, other}

@@ -19,7 +19,7 @@ import click
 from kb import __version__
 from kb.analyse import Analysis, analyse_settings
 from kb.database import BuildError, UnpublishedErrors, build_database, is_stale, left_out
-from kb.models import ID_PATTERN, Claim, Source
+from kb.models import ID_PATTERN
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
 from kb.settings import Settings, SettingsError, find_root, load_settings
@@ -127,10 +127,15 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--require-snapshots", is_flag=True, help="A source whose snapshot cannot be found is an error.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the check.")
+@click.option(
+    "--show-acknowledged",
+    is_flag=True,
+    help="List acknowledged findings too (concise, full, github; json and sarif always carry them).",
+)
 @_today_option
 @_root_option
 @_guard
-def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, today, root) -> None:
+def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, show_acknowledged, today, root) -> None:
     """Check the knowledge base and report findings.
 
     PATHS limit the report to those files or folders (the whole knowledge base is
@@ -146,18 +151,27 @@ def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, today, 
     settings = _settings(root)
     analysis = _analyse(settings, today, require_snapshots)
     findings = _limit(analysis.findings, paths, settings.root)
-    report = render(findings, fmt or "concise", settings.root)
+    report = render(findings, fmt or "concise", settings.root, show_acknowledged)
     if output_file:
-        output_file.write_text(report, encoding="utf-8")
+        _write_report(output_file, report)
     else:
         click.echo(report, nl=False)
     if (fmt or "concise") == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         # GitHub shows only 10 annotations of each level per step: the summary lists them all.
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary_file:
-            summary_file.write(render_step_summary(findings))
+            summary_file.write(render_step_summary(findings, show_acknowledged))
     failing = [f for f in findings if f.fails or (strict and f.severity == "warning" and not f.acknowledged)]
     if failing and not exit_zero:
         sys.exit(1)
+
+
+def _write_report(path: Path, report: str) -> None:
+    """Write the report, creating missing folders as ruff does for ``--output-file``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(report, encoding="utf-8")
+    except OSError as exc:
+        raise KbError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 
 
 def _limit(findings, paths, root: Path):
@@ -448,7 +462,8 @@ def rule(code, all_) -> None:
         return
     found = lookup(code)
     if found is None:
-        raise KbError(f"unknown rule `{code}` (see `kb rule --all`)")
+        hint = did_you_mean(code, [*RULES, *(item.name for item in RULES.values())])
+        raise KbError(f"unknown rule `{code}`{hint}; see `kb rule --all`")
     click.echo(render_rule(found), nl=False)
 
 
@@ -456,14 +471,17 @@ def rule(code, all_) -> None:
 @click.argument("kind", type=click.Choice(["claim", "source", "all"]), default="all")
 @_guard
 def schema(kind) -> None:
-    """Print the JSON Schema of claim and source frontmatter, for editor completion.
+    """Print the JSON Schema (draft 2020-12) of claim or source frontmatter, or of either.
+
+    For editor completion: point your YAML extension at the saved file.
 
     \b
     Example:
         kb schema claim > claim.schema.json
     """
-    schemas = {"claim": Claim.model_json_schema(), "source": Source.model_json_schema()}
-    click.echo(json.dumps(schemas if kind == "all" else schemas[kind], indent=2, ensure_ascii=False))
+    from kb.frontmatter_schema import json_schema
+
+    click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
 
 
 @main.command()

@@ -18,6 +18,10 @@ class Finding:
     ``severity`` and ``acknowledged`` are filled in by :func:`kb.checks.run_checks` from
     the settings and the files' ``acknowledge`` fields; ``related`` names other places
     involved (the other claim of a contradiction), as ``(path, line, column, message)``.
+    ``other_claim_ids`` are all the other claims of a finding about several (a conflict or an
+    outlier against a group; ``other_claim_id`` is the first of them); ``key`` is what tells
+    the finding from others of its rule about the same file (a field path, a quote), so that
+    fingerprints differ.
     """
 
     code: str
@@ -32,6 +36,8 @@ class Finding:
     acknowledgement: str | None = None
     related: tuple[tuple[str, int, int, str], ...] = field(default=())
     other_claim_id: str | None = None
+    other_claim_ids: tuple[str, ...] = ()
+    key: str = ""
 
     @property
     def name(self) -> str:
@@ -48,9 +54,12 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable across edits elsewhere in the file and across days: the rule, the file, what
-        it is about, and the message without its numbers (lines, dates, percentages)."""
+        it is about (the claims, the field or quote), and the message without its numbers
+        (lines, dates, percentages). :func:`kb.report.render` makes equal ones unique."""
         message = re.sub(r"[0-9]+", "#", self.message)
-        key = "\x1f".join(map(str, (self.code, self.path, self.claim_id, self.source_id, self.other_claim_id, message)))
+        others = ",".join(self.other_claim_ids or ((self.other_claim_id,) if self.other_claim_id else ()))
+        parts = (self.code, self.path, self.claim_id, self.source_id, others, self.key, message)
+        key = "\x1f".join(map(str, parts))
         return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
     @property

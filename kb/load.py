@@ -19,15 +19,10 @@ from kb.models import (
     ID_MAX_LENGTH,
     ID_PATTERN,
     Claim,
-    Contradiction,
-    DerivedFrom,
-    Evidence,
-    Resolution,
     Source,
-    Verdict,
 )
 from kb.settings import Settings
-from kb.suggest import did_you_mean
+from kb.validation import problems
 
 __all__ = ["Corpus", "Loaded", "Record", "collect_files", "load_corpus", "load_file", "raw_references"]
 
@@ -155,7 +150,7 @@ def load_file(kind: Kind, path: Path, root: Path) -> Loaded:
     try:
         model = model_class.model_validate(document.data)
     except ValidationError as exc:
-        findings += [_schema_finding(error, document, shown, kind, subject) for error in exc.errors()]
+        findings += _schema_findings(exc, model_class, document, shown, subject)
         return Loaded(None, sorted(findings, key=Finding.sort_key), id_, raw_references(document.data))
     return Loaded(Record(kind, shown, model, document), findings, id_, set())  # type: ignore[arg-type]
 
@@ -186,68 +181,24 @@ def _id_findings(document: Document, path: Path, shown: str, subject: dict) -> l
     return []
 
 
-_NESTED: dict[str, type[BaseModel]] = {
-    "evidence": Evidence,
-    "contradicts": Contradiction,
-    "derived_from": DerivedFrom,
-    "resolves": Resolution,
-    "verdict": Verdict,
-}
-
-
-def _field_path(loc: tuple) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _schema_finding(error: dict, document: Document, shown: str, kind: Kind, subject: dict) -> Finding:
-    loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-")))
-    kind_of_error = error["type"]
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if kind_of_error == "extra_forbidden":
-        owner = (
-            _NESTED.get(str(loc[0]), Claim if kind == "claim" else Source)
-            if len(loc) > 1
-            else (Claim if kind == "claim" else Source)
-        )
-        message = f"unknown field `{_field_path(loc)}`" + did_you_mean(str(loc[-1]), owner.model_fields)
-        line, column = _locate(document.key_positions, loc)
-    elif kind_of_error == "missing":
-        message = f"missing required field `{_field_path(loc)}`"
-        line, column = _locate(document.positions, loc[:-1]) if len(loc) > 1 else Position(1, 1)
-    else:
-        if not loc and "value" in message:
-            loc = ("value",)
-        if kind_of_error == "string_pattern_mismatch":
-            message = _PATTERN_MESSAGES.get(str(loc[-1]) if loc else "", message)
-        if (
-            kind_of_error.endswith("_type") or kind_of_error in ("literal_error", "string_pattern_mismatch")
-        ) and "input" in error:
-            message = f"{message}, got {_describe_input(error['input'])}"
-        message = f"`{_field_path(loc)}`: {message}" if loc else message
-        line, column = _locate(document.positions, loc)
-    return Finding("KB004", message, shown, line, column, **subject)
-
-
-_PATTERN_MESSAGES = {
-    "url": "must be an http:// or https:// address without spaces",
-    "metric": "must be snake_case: lower-case words joined by underscores (net_loss)",
-    "language": "must be a BCP 47 language tag (en, zh-Hans, zh-Hant)",
-    "snapshot": "must be a plain file name, without folders",
-}
-
-
-def _describe_input(value: object) -> str:
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the text {shown!r}"
-    return {list: "a list", dict: "a mapping", type(None): "nothing"}.get(type(value), type(value).__name__)
+def _schema_findings(
+    exc: ValidationError, model: type[BaseModel], document: Document, shown: str, subject: dict
+) -> list[Finding]:
+    """KB004 for each validation error, located at its field (the words: :mod:`kb.validation`)."""
+    findings = []
+    for problem in problems(exc, model):
+        loc, path = problem.loc, problem.path
+        if problem.kind == "unknown":
+            message = f"unknown field `{path}`{problem.hint}"
+            line, column = _locate(document.key_positions, loc)
+        elif problem.kind == "missing":
+            message = f"missing required field `{path}`"
+            line, column = _locate(document.positions, loc[:-1]) if len(loc) > 1 else Position(1, 1)
+        else:
+            message = f"`{path}`: {problem.detail}" if loc else problem.detail
+            line, column = _locate(document.positions, loc)
+        findings.append(Finding("KB004", message, shown, line, column, key=path, **subject))
+    return findings
 
 
 def load_corpus(settings: Settings) -> Corpus:

@@ -20,20 +20,27 @@ FORMATS = ("concise", "full", "json", "github", "sarif")
 _INFO_URI = "https://github.com/kb-project/kb#rules"
 
 
-def render(findings: list[Finding], fmt: str, root: Path | None = None) -> str:
-    """The findings in the given format, ending with a newline (or empty)."""
+def render(findings: list[Finding], fmt: str, root: Path | None = None, show_acknowledged: bool = False) -> str:
+    """The findings in the given format, ending with a newline (or empty).
+
+    The machine formats (json, sarif) always carry every finding, acknowledged ones marked
+    (SARIF: as ``suppressions``); the human formats (concise, full, github) show an
+    acknowledged finding only with ``show_acknowledged`` and otherwise count it in the summary,
+    as ruff counts what ``# noqa`` hides.
+    """
     if fmt == "json":
         return json.dumps([_as_dict(f) for f in findings], ensure_ascii=False, indent=2) + "\n"
     if fmt == "sarif":
         return json.dumps(_sarif(findings), ensure_ascii=False, indent=2) + "\n"
+    shown = findings if show_acknowledged else [f for f in findings if not f.acknowledged]
     if fmt == "github":
-        return "".join(_github(f) + "\n" for f in findings)
+        return "".join(_github(f) + "\n" for f in shown)
     lines = []
-    for finding in findings:
+    for finding in shown:
         lines.append(_concise(finding))
         if fmt == "full":
             lines.extend(_excerpt(finding, root))
-    lines.append(summary(findings))
+    lines.append(summary(findings, show_acknowledged))
     return "\n".join(lines) + "\n"
 
 
@@ -44,14 +51,23 @@ def _concise(finding: Finding) -> str:
     return text
 
 
-def summary(findings: list[Finding]) -> str:
-    """One closing line, as ruff prints it.
+def summary(findings: list[Finding], show_acknowledged: bool = True) -> str:
+    """One closing line, as ruff prints it; without ``show_acknowledged``, the acknowledged
+    findings are counted as hidden.
 
     >>> summary([])
     'All checks passed.'
+    >>> summary([Finding("KB401", "overdue", "a.md", acknowledged=True)], show_acknowledged=False)
+    'All checks passed; 1 acknowledged finding hidden (--show-acknowledged).'
     """
     if not findings:
         return "All checks passed."
+    if not show_acknowledged:
+        hidden = sum(f.acknowledged for f in findings)
+        if hidden:
+            rest = summary([f for f in findings if not f.acknowledged]).removesuffix(".")
+            noun = "finding" if hidden == 1 else "findings"
+            return f"{rest}; {hidden} acknowledged {noun} hidden (--show-acknowledged)."
     counts = Counter(f.severity for f in findings if not f.acknowledged)
     parts = [
         f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
@@ -96,6 +112,7 @@ def _as_dict(finding: Finding) -> dict:
         "claim_id": finding.claim_id,
         "source_id": finding.source_id,
         "other_claim_id": finding.other_claim_id,
+        "other_claim_ids": list(finding.other_claim_ids),
         "id": finding.id,
     }
 
@@ -140,14 +157,21 @@ def _sarif(findings: list[Finding]) -> dict:
     ]
     index = {code: i for i, code in enumerate(RULES)}
     results = []
+    seen: Counter[str] = Counter()
     for finding in findings:
+        # Findings that nothing tells apart (the same quote cited twice) get an occurrence
+        # number, in file order, as GitHub numbers equal line hashes: fingerprints are unique.
+        fingerprint = finding.fingerprint
+        seen[fingerprint] += 1
+        if seen[fingerprint] > 1:
+            fingerprint = f"{fingerprint}:{seen[fingerprint]}"
         result = {
             "ruleId": finding.code,
             "ruleIndex": index[finding.code],
             "level": _sarif_level(finding.severity),
             "message": {"text": finding.message},
             "locations": [_location(finding.path, finding.line, finding.column)],
-            "partialFingerprints": {"kbFinding/v1": finding.fingerprint},
+            "partialFingerprints": {"kbFinding/v1": fingerprint},
         }
         if finding.related:
             result["relatedLocations"] = [
@@ -155,7 +179,10 @@ def _sarif(findings: list[Finding]) -> dict:
                 for i, (path, line, column, text) in enumerate(finding.related)
             ]
         if finding.acknowledged:
-            result["suppressions"] = [{"kind": "inSource", "justification": finding.acknowledgement or ""}]
+            # the reason stands in the file itself (`acknowledge:`), and the editors accepted it
+            result["suppressions"] = [
+                {"kind": "inSource", "status": "accepted", "justification": finding.acknowledgement or ""}
+            ]
         results.append(result)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -183,12 +210,13 @@ def _location(path: str, line: int, column: int) -> dict:
     }
 
 
-def render_step_summary(findings: list[Finding]) -> str:
+def render_step_summary(findings: list[Finding], show_acknowledged: bool = False) -> str:
     """A Markdown table of the findings, for ``$GITHUB_STEP_SUMMARY``."""
-    lines = ["## kb check", "", summary(findings), ""]
-    if findings:
+    shown = findings if show_acknowledged else [f for f in findings if not f.acknowledged]
+    lines = ["## kb check", "", summary(findings, show_acknowledged), ""]
+    if shown:
         lines += ["| file | line | rule | severity | message |", "|---|---:|---|---|---|"]
-        for f in findings:
+        for f in shown:
             message = f.message.replace("|", "\\|") + (" *(acknowledged)*" if f.acknowledged else "")
             lines.append(f"| `{f.path}` | {f.line} | {f.code} {f.name} | {f.severity} | {message} |")
     return "\n".join(lines) + "\n"

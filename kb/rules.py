@@ -172,8 +172,9 @@ _RULE_LIST = [
         "ignoring whitespace).",
         "Quotes are the proof; a quote that is not in the source is a paraphrase or a typo, not evidence.",
         'quote: "亏损50亿美元" when the snapshot says 亏损高达50亿美元.',
-        "Copy the passage exactly from the snapshot. When no snapshot folder is configured, quotes are not "
-        "verified (an info finding); `kb check --require-snapshots` makes that an error.",
+        "Copy the passage exactly from the snapshot. A snapshot missing from a snapshot folder is an info "
+        "finding, an error with `kb check --require-snapshots`; when no configured snapshot folder exists (a "
+        "clone without the archive), quotes are not verified and one info finding on the settings counts them.",
     ),
     _R(
         "KB204",

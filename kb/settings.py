@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from kb.suggest import did_you_mean
+from kb.validation import problems
 
 __all__ = ["Entity", "MetricSettings", "Relation", "Settings", "SettingsError", "find_root", "load_settings"]
 
@@ -178,12 +178,15 @@ def _check_metric_aliases(settings: Settings, origin: str) -> None:
 
 
 def _describe(exc: ValidationError, origin: str) -> str:
-    prefix = "[tool.kb]" if origin == "pyproject.toml" else ""
+    """One line per error, in the words files get (:mod:`kb.validation`)."""
+    prefix = "[tool.kb]." if origin == "pyproject.toml" else ""
     lines = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown setting" + did_you_mean(str(error["loc"][-1]), Settings.model_fields)
-        lines.append(f"{origin}: {prefix}{'.' if prefix else ''}{where}: {message}")
+    for problem in problems(exc, Settings, dotted=True):
+        if problem.kind == "unknown":
+            message = "unknown setting" + problem.hint
+        elif problem.kind == "missing":
+            message = "missing required setting"
+        else:
+            message = problem.detail
+        lines.append(f"{origin}: {prefix}{problem.path}: {message}")
     return "\n".join(lines)

@@ -55,7 +55,9 @@ def test_outlier_is_reported_on_the_odd_figure(kb):
         figure(kb, id_, value)
     result = kb.analyse()
     assert [(f.code, f.claim_id) for f in result.findings if f.code in ("KB301", "KB304")] == [("KB304", "odd")]
-    assert result.status["p1"] == "contested" and result.status["odd"] == "contested"
+    assert {id_: result.status[id_] for id_ in ("p1", "p2", "p3", "odd")} == dict.fromkeys(
+        ("p1", "p2", "p3", "odd"), "contested"
+    )
 
 
 def test_acknowledged_conflict_is_not_a_contradiction(kb):
@@ -150,3 +152,76 @@ def test_metric_alias_errors_are_located_settings_errors(kb):
     kb.settings('[metrics.revenue]\naliases = ["sales"]\n[metrics.sales]\ndescription = "x"\n')
     with pytest.raises(SettingsError, match=r"alias `sales` is itself a declared metric"):
         load_settings(kb.root)
+
+
+def dated(kb, id_, value, stated, extra=""):
+    text = FIGURE.format(id=id_, value=value, subject="subject: OpenAI\n", extra=extra).replace(
+        "stated: 2025-03", f"stated: {stated}"
+    )
+    kb.claim(id_, folder="x", text=text)
+
+
+def test_kb304_makes_every_peer_contested_whatever_the_ids(kb):
+    # the peers sort before and after the outlier: none is special
+    for id_, value in (("a-peer", "83 million"), ("m-odd", "830 million"), ("z-peer", "84 million")):
+        figure(kb, id_, value)
+    result = kb.analyse()
+    [finding] = [f for f in result.findings if f.code == "KB304"]
+    assert finding.claim_id == "m-odd" and finding.other_claim_ids == ("a-peer", "z-peer")
+    assert {id_: result.status[id_] for id_ in ("a-peer", "m-odd", "z-peer")} == dict.fromkeys(
+        ("a-peer", "m-odd", "z-peer"), "contested"
+    )
+
+
+def test_kb301_once_per_claim_listing_the_others(kb):
+    dated(kb, "first", "5 billion", "2024-01")
+    dated(kb, "second", "3 billion", "2024-02")
+    dated(kb, "third", "4 billion", "2024-03")
+    result = kb.analyse()
+    found = {f.claim_id: f for f in result.findings if f.code == "KB301"}
+    assert sorted(found) == ["second", "third"]  # each on the later claim, once
+    assert found["second"].other_claim_ids == ("first",)
+    assert found["third"].other_claim_ids == ("first", "second")
+    assert (
+        "5 billion USD in `first`" in found["third"].message and "3 billion USD in `second`" in found["third"].message
+    )
+    assert {result.status[i] for i in ("first", "second", "third")} == {"contested"}
+
+
+def test_kb301_lists_five_and_counts_the_rest(kb):
+    for month in range(1, 10):
+        dated(kb, f"f{month}", f"{9 + month} billion", f"2024-{month:02d}")  # 10 to 18 billion
+    [last] = [f for f in kb.analyse().findings if f.code == "KB301" and f.claim_id == "f9"]
+    assert len(last.other_claim_ids) == 8  # 17 billion is 6% from 18 billion: all conflict
+    assert last.message.count("` (") == 5 and "and 3 more" in last.message
+    assert len(last.related) == 5
+
+
+def test_kb301_declared_relation_and_acknowledgement(kb):
+    dated(kb, "first", "5 billion", "2024-01")
+    dated(kb, "second", "3 billion", "2024-02")
+    dated(kb, "third", "4 billion", "2024-03", extra="contradicts: [first]\n")
+    dated(kb, "fourth", "2 billion", "2024-04", extra="acknowledge: {KB301: 'another scope'}\n")
+    result = kb.analyse()
+    found = {f.claim_id: f for f in result.findings if f.code == "KB301"}
+    assert found["third"].other_claim_ids == ("second",)  # the declared relation silences `first`
+    assert found["fourth"].acknowledged and found["fourth"].other_claim_ids == ("first", "second", "third")
+    detected = {
+        (u, v)
+        for u, v, d in result.graph.edges(data=True)
+        if d["relation"] == "contradicts" and d["origin"] == "detected"
+    }
+    assert detected == {("claim:second", "claim:first"), ("claim:third", "claim:second")}  # not the acknowledged one
+
+
+def test_kb301_findings_grow_linearly_with_the_group(kb):
+    # 2,000 estimates from 1 to 2 billion: most of the 2,000,000 pairs are over 5% apart
+    for index in range(2000):
+        dated(kb, f"e{index:04d}", f"{1 + index * 0.0005:.4f} billion", f"2024-{1 + index % 12:02d}")
+    result = kb.analyse()
+    conflicts = [f for f in result.findings if f.code in ("KB301", "KB304")]
+    assert 1000 < len(conflicts) <= 2000  # once per claim, not once per pair (about 2,000,000)
+    assert sum(len(f.related) for f in conflicts) <= 5 * len(conflicts)
+    detected = sum(1 for *_, d in result.graph.edges(data=True) if d.get("origin") == "detected")
+    assert detected <= 6 * 2000
+    assert {result.status[i] for i in result.corpus.claims} == {"contested"}

@@ -66,11 +66,12 @@ def test_rule_docs():
 
 
 def test_schema():
-    schemas = json.loads(run("schema").output)
-    assert set(schemas) == {"claim", "source"}
-    assert schemas["claim"]["additionalProperties"] is False
-    assert "description" in schemas["claim"]["properties"]["value"]
-    assert set(schemas["claim"]["required"]) == {"id", "statement", "kind"}
+    claim = json.loads(run("schema", "claim").output)
+    assert claim["additionalProperties"] is False
+    assert "description" in claim["properties"]["value"]
+    assert set(claim["required"]) == {"id", "statement", "kind"}
+    either = json.loads(run("schema").output)  # all: a claim or a source
+    assert either["anyOf"] == [{"$ref": "#/$defs/Claim"}, {"$ref": "#/$defs/Source"}]
 
 
 def test_new_writes_valid_skeletons(kb):

@@ -75,3 +75,12 @@ def test_every_setting_is_in_the_readme(key):
 def test_corpus_guide_and_changelog_exist():
     assert (ROOT / "docs" / "corpus-guide.md").is_file()
     assert (ROOT / "CHANGELOG.md").read_text(encoding="utf-8").startswith("# Changelog")
+
+
+def test_readme_counts_the_rules_that_exist():
+    import re
+
+    [count] = re.findall(r"\*\*A linter for claims:\*\* (\d+) documented rules", README)
+    assert int(count) == len(RULES)
+    drafts = [code for code in RULES if code.startswith("KB5")]
+    assert f"{len(RULES) - len(drafts)} for `kb check`, {len(drafts)} for drafts" in README

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from kb.checks.context import CheckContext, normalise_text
 from kb.findings import Finding
@@ -35,31 +36,64 @@ def check_single_origin(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def check_quotes(ctx: CheckContext) -> Iterator[Finding]:
-    """KB203: a quote absent from its source's snapshot."""
+    """KB203: a quote absent from its source's snapshot.
+
+    Snapshots are required (``--require-snapshots``) where the archive is: when none of the
+    configured snapshot folders exists (a clone without ../shared), the quotes cannot be
+    verified and one info finding on the settings says so and how many; when a folder exists,
+    a snapshot missing from it is an error under ``--require-snapshots``.
+    """
+    archive = any(folder.is_dir() for folder in ctx.settings.snapshot_dirs)
     missing_reported: set[str] = set()
+    unverified = 0
     for record in ctx.corpus.claims.values():
         for index, item in enumerate(record.model.evidence):
             source = ctx.corpus.sources.get(item.source)
             if not item.quote or source is None or not source.model.snapshot:
                 continue
             name = source.model.snapshot
-            text = ctx.snapshot_text(name)
+            text = ctx.snapshot_text(name) if archive else None
             if text is None:
-                if name not in missing_reported:
+                unverified += 1
+                if archive and name not in missing_reported:
                     missing_reported.add(name)
                     yield _missing_snapshot(ctx, source, name)
                 continue
             if normalise_text(item.quote) not in text:
                 line, column = record.position("evidence", index, "quote")
                 message = f"quote not found in the snapshot `{name}` of `{item.source}`"
-                yield Finding("KB203", message, record.path, line, column, claim_id=record.id)
+                yield Finding("KB203", message, record.path, line, column, claim_id=record.id, key=item.quote)
+    if unverified and not archive:
+        yield _no_archive(ctx, unverified)
+
+
+def _no_archive(ctx: CheckContext, unverified: int) -> Finding:
+    folders = ", ".join(ctx.settings.snapshots)
+    what = f"snapshot folder {folders} not found" if folders else "no snapshot folder configured"
+    quotes = "quote" if unverified == 1 else "quotes"
+    path, line = _settings_place(ctx.settings.root)
+    return Finding("KB203", f"{what}: {unverified} {quotes} not verified", path, line, 1, severity="info")
+
+
+def _settings_place(root: Path) -> tuple[str, int]:
+    """The settings file and the line of its ``snapshots`` key (else line 1)."""
+    name = "kb.toml" if (root / "kb.toml").is_file() else "pyproject.toml"
+    try:
+        lines = (root / name).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return name, 1
+    number = next((n for n, text in enumerate(lines, 1) if text.lstrip().startswith("snapshots")), 1)
+    return name, number
 
 
 def _missing_snapshot(ctx: CheckContext, source, name: str) -> Finding:
-    folders = ", ".join(str(p) for p in ctx.settings.snapshots) or "none configured"
+    present = [
+        str(p) for p, folder in zip(ctx.settings.snapshots, ctx.settings.snapshot_dirs, strict=True) if folder.is_dir()
+    ]
     severity = "error" if ctx.require_snapshots else "info"
     line, column = source.position("snapshot")
     message = (
-        f"snapshot `{name}` not found in the snapshot folders ({folders}): quotes citing `{source.id}` are not verified"
+        f"snapshot `{name}` not found in the snapshot folders ({', '.join(present)}): "
+        f"quotes citing `{source.id}` are not verified"
     )
     return Finding("KB203", message, source.path, line, column, source_id=source.id, severity=severity)

@@ -68,11 +68,7 @@ def related(ctx: CheckContext, a: str, b: str) -> bool:
 def later_first(a: Record, b: Record) -> tuple[Record, Record]:
     """(the claim stated later, the other): findings about a pair go on the later one."""
 
-    def key(record: Record) -> tuple:
-        stated = record.model.stated
-        return (stated.start if stated else None) is not None, stated.start if stated else None, record.id
-
-    return (a, b) if key(a) >= key(b) else (b, a)
+    return (a, b) if _stated_key(a) >= _stated_key(b) else (b, a)
 
 
 def interval(record: Record, tol: float, convert: bool = True) -> tuple[float, float]:
@@ -112,30 +108,32 @@ def _kind_group(kind: str) -> str:
     return "forecast" if kind in ("projection", "prediction") else "actual" if kind in ("fact", "estimate") else kind
 
 
-def _comparable_pairs(metric: str, records: list[Record]) -> Iterator[tuple[Record, Record]]:
-    """The pairs of claims whose figures can be compared (see the module docstring).
+def _comparable_pairs(metric: str, records: list[Record]) -> Iterator[tuple[int, int]]:
+    """The pairs of claims whose figures can be compared (see the module docstring), as
+    indexes into ``records``.
 
     Claims are bucketed by kind group, unit and, for flows, the exact period; levels are
     swept in order of period start, so the work grows with the pairs that overlap, not with
     the square of the group.
     """
-    buckets: dict[tuple, list[Record]] = defaultdict(list)
-    for record in records:
+    buckets: dict[tuple, list[int]] = defaultdict(list)
+    for index, record in enumerate(records):
         claim = record.model
         if claim.kind == "opinion":
             continue
         unit = normal_unit(claim.unit)[0]
         level = is_level(metric, unit)
         period = None if level else (claim.period.start, claim.period.end)
-        buckets[(_kind_group(claim.kind), unit, level, period)].append(record)
+        buckets[(_kind_group(claim.kind), unit, level, period)].append(index)
     for (_, _, level, _), items in buckets.items():
         if not level:
             yield from combinations(items, 2)
             continue
-        items.sort(key=lambda r: (r.model.period.start, r.id))
-        for index, first in enumerate(items):
-            for second in items[index + 1 :]:
-                if second.model.period.start > first.model.period.end:
+        items.sort(key=lambda i: (records[i].model.period.start, records[i].id))
+        for position, first in enumerate(items):
+            end = records[first].model.period.end
+            for second in items[position + 1 :]:
+                if records[second].model.period.start > end:
                     break
                 yield first, second
 
@@ -163,51 +161,128 @@ def _group_figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
 def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
     """KB301 and KB304: figures for the same thing that disagree, or are 10× apart.
 
-    A KB301 is reported on the later claim of the pair. A KB304 is reported once on the
-    outlier itself: of the two claims, the one further from the median of all the figures
-    for that subject and metric (the later one when that does not tell them apart).
+    Each is reported once per claim against the figures it disagrees with, not once per pair
+    (1,000 estimates of one figure would otherwise give half a million findings). A KB301 is
+    reported on the later claim of each pair, listing the earlier ones; a KB304 once on the
+    outlier itself: of two claims, the one further from the median of all the figures for
+    that subject and metric (the later one when that does not tell them apart), listing its
+    peers. Messages and related locations name the first :data:`LISTED` others; the finding's
+    ``other_claim_ids`` has them all.
     """
+    declared = _related_pairs(ctx)
     for (_, metric, _), records in _figures(ctx).items():
         tol = tolerance(ctx, metric)
         center = _median_magnitude(records)
-        outliers: dict[str, list[Record]] = defaultdict(list)
-        for a, b in _comparable_pairs(metric, records):
-            if related(ctx, a.id, b.id):
+        # The pair loop is the hot path (a group of n figures has n²/2 pairs): everything it
+        # needs is computed once per claim, and gap() and ratio() are inlined.
+        ids = [record.id for record in records]
+        keys = [_stated_key(record) for record in records]
+        bounds = [interval(record, tol) for record in records]
+        mids = [(low + high) / 2 for low, high in bounds]
+        conflicts: dict[int, list[int]] = defaultdict(list)
+        outliers: dict[int, list[int]] = defaultdict(list)
+        for i, j in _comparable_pairs(metric, records):
+            (a_low, a_high), (b_low, b_high) = bounds[i], bounds[j]
+            if a_low <= b_high and b_low <= a_high:
+                continue  # the intervals overlap
+            near_low, near_high = (a_high, b_low) if a_high < b_low else (b_high, a_low)
+            scale = max(abs(near_low), abs(near_high))
+            if not scale or (near_high - near_low) / scale <= tol or (declared and (ids[i], ids[j]) in declared):
                 continue
-            ia, ib = interval(a, tol), interval(b, tol)
-            apart = gap(ia, ib)
-            if apart <= tol:
-                continue
-            if ratio(ia, ib) >= OUTLIER_RATIO:
-                odd, peer = _outlier(a, b, ia, ib, center)
-                outliers[odd.id].append(peer)
-                continue
-            here, other = later_first(a, b)
-            message = (
-                f"{_what(metric, here, other)}: {apart:.0%} apart, over the {tol:.0%} tolerance; "
-                "declare `contradicts` or `supersedes`"
-            )
-            yield _pair_finding("KB301", message, here, other)
+            mid_a, mid_b = mids[i], mids[j]
+            if (
+                mid_a
+                and mid_b
+                and (mid_a > 0) == (mid_b > 0)
+                and max(abs(mid_a), abs(mid_b)) >= OUTLIER_RATIO * min(abs(mid_a), abs(mid_b))
+            ):
+                odd = _outlier(records[i], records[j], bounds[i], bounds[j], center)[0]
+                odd_index, peer_index = (i, j) if odd is records[i] else (j, i)
+                outliers[odd_index].append(peer_index)
+            elif keys[i] >= keys[j]:
+                conflicts[i].append(j)
+            else:
+                conflicts[j].append(i)
+        by_key = keys.__getitem__
+        conflicts = {ids[h]: [records[o] for o in sorted(others, key=by_key)] for h, others in conflicts.items()}
+        outliers = {ids[h]: [records[o] for o in sorted(others, key=by_key)] for h, others in outliers.items()}
+        bounds = dict(zip(ids, bounds, strict=True))
+        for here_id, others in conflicts.items():
+            here = ctx.corpus.claims[here_id]
+            over = f"over the {tol:.0%} tolerance; declare `contradicts` or `supersedes`"
+            if len(others) == 1:
+                apart = gap(bounds[here_id], bounds[others[0].id])
+                message = f"{_what(metric, here, others[0])}: {apart:.0%} apart, {over}"
+            else:
+                listed = _listed(others, {o.id: f", {gap(bounds[here_id], bounds[o.id]):.0%}" for o in others[:LISTED]})
+                message = f"{_here(metric, here)}, apart from {len(others)} other figures ({listed}), {over}"
+            yield _group_finding("KB301", message, here, others)
         for odd_id, peers in outliers.items():
             odd = ctx.corpus.claims[odd_id]
-            factor = ratio(interval(odd, tol), interval(peers[0], tol))
-            more = f" and {len(peers) - 1} more" if len(peers) > 1 else ""
-            message = f"{_what(metric, odd, peers[0])}{more}: {factor:.0f}× apart, a unit or translation slip?"
-            yield _pair_finding("KB304", message, odd, peers[0])
+            factor = ratio(bounds[odd_id], bounds[peers[0].id])
+            if len(peers) == 1:
+                message = f"{_what(metric, odd, peers[0])}: {factor:.0f}× apart, a unit or translation slip?"
+            else:
+                listed = _listed(peers, {})
+                message = (
+                    f"{_here(metric, odd)}, about {factor:.0f}× off {len(peers)} other figures ({listed}): "
+                    "a unit or translation slip?"
+                )
+            yield _group_finding("KB304", message, odd, peers)
+
+
+LISTED = 5  # others named in a KB301 / KB304 message; the rest are counted
+
+
+def _listed(others: list[Record], details: dict[str, str]) -> str:
+    """The first :data:`LISTED` other figures (with their ``details``), then how many more."""
+    items = [
+        f"{o.model.figure()} in `{o.id}` ({o.model.claimant or 'no claimant'}{details.get(o.id, '')})"
+        for o in others[:LISTED]
+    ]
+    more = f" and {len(others) - LISTED} more" if len(others) > LISTED else ""
+    return "; ".join(items) + more
+
+
+def _here(metric: str, here: Record) -> str:
+    return f"{metric} for {here.model.period}: {here.model.figure()} here"
+
+
+def _stated_key(record: Record) -> tuple:
+    stated = record.model.stated
+    return (stated.start if stated else None) is not None, stated.start if stated else None, record.id
+
+
+def _related_pairs(ctx: CheckContext) -> set[tuple[str, str]]:
+    """Every (a, b) pair of claims linked by a declared relation, both ways round."""
+    pairs = set()
+    for start, end, relation in ctx.graph.edges(data="relation"):
+        if relation in _RELATIONS and start.startswith("claim:") and end.startswith("claim:"):
+            a, b = start.removeprefix("claim:"), end.removeprefix("claim:")
+            pairs |= {(a, b), (b, a)}
+    return pairs
 
 
 def _what(metric: str, here: Record, other: Record) -> str:
-    return (
-        f"{metric} for {here.model.period}: {here.model.figure()} here, {other.model.figure()} in `{other.id}` "
-        f"({other.model.claimant or 'no claimant'})"
-    )
+    return f"{_here(metric, here)}, {other.model.figure()} in `{other.id}` ({other.model.claimant or 'no claimant'})"
 
 
-def _pair_finding(code: str, message: str, here: Record, other: Record) -> Finding:
+def _group_finding(code: str, message: str, here: Record, others: list[Record]) -> Finding:
     line, column = here.position("value")
-    related_place = ((other.path, *other.position("value"), f"the other figure, {other.model.figure()}"),)
+    related_places = tuple(
+        (other.path, *other.position("value"), f"the other figure, {other.model.figure()}") for other in others[:LISTED]
+    )
+    ids = tuple(other.id for other in others)
     return Finding(
-        code, message, here.path, line, column, claim_id=here.id, other_claim_id=other.id, related=related_place
+        code,
+        message,
+        here.path,
+        line,
+        column,
+        claim_id=here.id,
+        other_claim_id=ids[0],
+        other_claim_ids=ids,
+        related=related_places,
     )
 
 
