@@ -49,6 +49,7 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest
 	$(BIN)/kb check --strict $(REQUIRE_SNAPSHOTS)
+	$(BIN)/kb check-draft --strict examples/money-trap.md
 
 bench: install
 	$(BIN)/python benchmarks/bench.py

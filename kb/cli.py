@@ -215,12 +215,20 @@ def _lock_timeout_option(command):
     type=click.Path(dir_okay=False, path_type=Path),
     help="Database file (default: `database` setting).",
 )
+@click.option(
+    "--export",
+    "exports_",
+    multiple=True,
+    type=click.Choice(["csl-json", "bibtex", "json", "graphml", "claimreview"]),
+    help="Also write this export next to the database (kb.csl.json, kb.bib, kb.graph.json, kb.graphml, "
+    "kb.claimreview.jsonld); repeatable.",
+)
 @_allow_errors_option
 @_lock_timeout_option
 @_today_option
 @_root_option
 @_guard
-def build(output, allow_errors, lock_timeout, today, root) -> None:
+def build(output, exports_, allow_errors, lock_timeout, today, root) -> None:
     """Build the SQLite database from the claims and sources.
 
     The database is written to a temporary file and swapped in only when complete: a
@@ -233,6 +241,7 @@ def build(output, allow_errors, lock_timeout, today, root) -> None:
         kb build
         kb build -o /tmp/kb.db
         kb build --allow-errors
+        kb build --export csl-json --export bibtex    # also kb.csl.json and kb.bib
     """
     settings = _settings(root)
     analysis = _analyse(settings, today)
@@ -245,6 +254,24 @@ def build(output, allow_errors, lock_timeout, today, root) -> None:
     except BuildError as exc:
         raise KbError(str(exc)) from None
     _report_build(analysis, path)
+    from kb.exports import SUFFIXES, export
+
+    for fmt in dict.fromkeys(exports_):
+        target = path.with_name(path.stem + SUFFIXES[fmt])
+        _write_atomically(target, export(analysis, fmt))
+        click.echo(f"Wrote {_shown(target)}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a file whole or not at all (a reader never sees half an export)."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise KbError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _say(message: str) -> None:
@@ -530,3 +557,146 @@ def _skeleton(kind: str, id_: str, subject: str | None, publisher: str | None) -
         f"---\nid: {id_}\ntitle: TODO\ntype: article\npublisher: {json.dumps(publisher or 'TODO')}\n"
         f"published: {today[:7]}\n---\nWhat this source is and where it was found.\n"
     )
+
+
+def _resolve_keys(analysis: Analysis, ids) -> list[str]:
+    from kb.cite import key_hint, resolve_key
+
+    keys, unknown = [], []
+    for text in ids:
+        key = resolve_key(analysis, text)
+        if key is None:
+            unknown.append(f"kb: error: no claim or source `{text}`{key_hint(analysis, text)}")
+        else:
+            keys.append(key)
+    if unknown:
+        click.echo("\n".join(unknown), err=True)
+        sys.exit(1)
+    return keys
+
+
+@main.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["pandoc", "markdown", "text", "csl-json", "bibtex"]),
+    default="pandoc",
+    show_default=True,
+    help="pandoc `[@claim:ID]`; markdown: the citation with a footnote of the evidence; text: a formatted "
+    "reference; csl-json or bibtex items.",
+)
+@_today_option
+@_root_option
+@_guard
+def cite(ids, fmt, today, root) -> None:
+    """Cite claims or sources: `claim:ID`, `src:ID` or a bare ID.
+
+    An unknown id is an error (exit 1) with the nearest known one.
+
+    \b
+    Example:
+        kb cite openai-2024-net-loss-projected              # [@claim:openai-2024-net-loss-projected]
+        kb cite claim:openai-2024-net-loss-projected -f markdown
+        kb cite src:the-information-2024-07-24-why-openai-could-lose-5-billion -f bibtex
+    """
+    from kb.cite import cite_as
+
+    analysis = _analyse(_settings(root), today)
+    click.echo(cite_as(analysis, _resolve_keys(analysis, ids), fmt), nl=False)
+
+
+@main.command("export")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["csl-json", "bibtex", "json", "graphml", "claimreview"]))
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@_today_option
+@_root_option
+@_guard
+def export_(fmt, output_file, today, root) -> None:
+    """Export every claim and source: csl-json, bibtex, json, graphml or claimreview.
+
+    \b
+    csl-json     CSL-JSON for pandoc, Quarto and Zotero (keys claim:ID and src:ID)
+    bibtex       BibTeX (@misc claims with status and figure in the note)
+    json         the whole graph, round-trippable (kb.exports.graph_from_json)
+    graphml      the graph for Gephi and networkx, scalar attributes only
+    claimreview  schema.org ClaimReview JSON-LD for the claims with a verdict
+
+    \b
+    Example:
+        kb export csl-json -o refs/kb.json
+        kb export graphml -o kb.graphml
+    """
+    from kb.exports import export
+
+    analysis = _analyse(_settings(root), today)
+    text = export(analysis, fmt)
+    if output_file:
+        _write_atomically(output_file, text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command("check-draft")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    envvar="KB_OUTPUT_FORMAT",
+    help="Output format (default: concise; env KB_OUTPUT_FORMAT).",
+)
+@click.option(
+    "-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to a file."
+)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the check.")
+@click.option("--no-database", is_flag=True, help="Analyse the knowledge base even when the database is current.")
+@_today_option
+@_root_option
+@_guard
+def check_draft(files, fmt, output_file, strict, exit_zero, no_database, today, root) -> None:
+    """Check Markdown or Quarto drafts that cite claims (rules KB501-KB505).
+
+    Unknown keys (KB501), contested (KB502), refuted or superseded claims (KB503), a figure
+    beside a citation that disagrees with the claim (KB504), a figure of the knowledge base
+    stated without its citation (KB505). Suppress a reviewed case in the draft with
+    `<!-- kb: ignore KB502 reason -->`. Same formats, severities and exit codes as `kb check`.
+    When the database is current (`kb build`), it is read instead of analysing the files.
+
+    \b
+    Example:
+        kb check-draft examples/money-trap.md
+        kb check-draft docs/*.qmd --format github
+    """
+    from kb.drafts import DraftIndex, check_drafts
+
+    settings = _settings(root)
+    # A current database answers without an analysis run (the same facts, written by kb build).
+    index = None if today or no_database else DraftIndex.from_database(settings)
+    if index is None:
+        index = DraftIndex.build(_analyse(settings, today))
+    shown = []
+    for path in files:
+        absolute = path.resolve()
+        shown.append(
+            absolute.relative_to(settings.root).as_posix() if absolute.is_relative_to(settings.root) else str(path)
+        )
+    findings = check_drafts(index, list(files), shown)
+    _finish_report(findings, fmt, output_file, strict, exit_zero, settings.root)
+
+
+def _finish_report(findings, fmt, output_file, strict, exit_zero, root: Path) -> None:
+    report = render(findings, fmt or "concise", root)
+    if output_file:
+        output_file.write_text(report, encoding="utf-8")
+    else:
+        click.echo(report, nl=False)
+    if (fmt or "concise") == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary_file:
+            summary_file.write(render_step_summary(findings))
+    failing = [f for f in findings if f.fails or (strict and f.severity == "warning" and not f.acknowledged)]
+    if failing and not exit_zero:
+        sys.exit(1)

@@ -280,7 +280,8 @@ _RULE_LIST = [
         "KB503",
         "draft-cites-refuted",
         "error",
-        "A draft cites a refuted claim.",
+        "A draft cites a refuted claim (verdict inaccurate, or only refuting evidence) or a superseded one "
+        "(the message names the claim that supersedes it).",
         "Citing a refuted figure as support spreads it.",
         "[@claim:x] where x has a verdict of inaccurate.",
         "Cite the correcting claim instead.",
@@ -292,13 +293,27 @@ _RULE_LIST = [
         "A number beside a citation disagrees with the cited claim's value.",
         "Numbers drift when copied by hand.",
         '"$6 billion [@claim:openai-2024-net-loss-projected]" where the claim says 5 billion.',
-        "Use the claim's figure.",
+        "Use the claim's figure. Figures are read strictly (a currency, a magnitude word or a percent "
+        "sign): '$5bn', 'US$5 billion', '50 亿美元', '五十亿美元', '164%', '$1.30 an hour'; per hour, month or year "
+        "converted where the draft says so; the metric's tolerance applies.",
+    ),
+    _R(
+        "KB505",
+        "draft-uncited-figure",
+        "info",
+        "A figure in a sentence with no citation equals a claim's value exactly, in the claim's unit, and the "
+        "sentence names the claim's subject: the message names the claim to cite.",
+        "An uncited figure that the knowledge base holds is a citation the writer forgot; matching the subject "
+        "as well as the number keeps the rule from flooding a draft with every '$5 billion' of the corpus.",
+        "OpenAI could lose $5 billion this year.   # no [@claim:openai-2024-net-loss-projected]",
+        "Cite the claim the message names, or suppress with `<!-- kb: ignore KB505 reason -->`.",
     ),
     _R(
         "KB901",
         "unused-acknowledgement",
         "warning",
-        "An `acknowledge` entry names a rule that reports nothing on this claim or source, or no known rule.",
+        "An `acknowledge` entry names a rule that reports nothing on this claim or source, or no known rule; in a "
+        "draft, a `<!-- kb: ignore CODE reason -->` comment that suppresses nothing, names no rule or gives no reason.",
         "Stale acknowledgements hide future findings and mislead readers about what was reviewed.",
         "acknowledge: {KB303: 'seed arithmetic'} on a claim whose arithmetic now holds.",
         "Remove the entry, or correct the rule code it names.",

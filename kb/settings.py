@@ -63,6 +63,7 @@ class Settings(_Config):
     snapshots: list[str] = Field(default_factory=list, description="Archive folders for quote checks.")
     today: date | None = Field(None, description="Fixed date for time rules; else the current date.")
     base_url: str | None = Field(None, description="Base URL of the published site, for citation URLs.")
+    title: str | None = Field(None, description="The knowledge base's name, the container title of its citations.")
     rules: dict[str, Literal[SEVERITIES]] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="Rule code or name -> error, warning, info or off."
     )

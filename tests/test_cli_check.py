@@ -155,8 +155,10 @@ def test_pre_commit_hook_runs_kb_check():
     import yaml
 
     hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
-    assert [h["entry"] for h in hooks] == ["kb check", "kb check --strict"]
-    assert all(h["pass_filenames"] is False for h in hooks)
+    assert [h["entry"] for h in hooks] == ["kb check", "kb check --strict", "kb check-draft"]
+    assert all(h["pass_filenames"] is False for h in hooks[:2])  # graph rules need the whole KB
+    drafts = hooks[2]  # the draft hook checks the changed drafts it is given
+    assert drafts.get("pass_filenames", True) is True and drafts["files"] == r"\.(md|qmd)$"
 
 
 def test_nested_setting_gets_its_own_suggestion(kb):

@@ -30,7 +30,7 @@ from kb.findings import SEVERITY_ORDER, Finding
 from kb.rules import RULES, lookup
 from kb.suggest import did_you_mean
 
-__all__ = ["CHECKS", "CheckContext", "run_checks"]
+__all__ = ["CHECKS", "CheckContext", "run_checks", "severities"]
 
 Check = Callable[[CheckContext], Iterator[Finding]]
 
@@ -54,9 +54,14 @@ CHECKS: list[Check] = [
 
 
 def _severities(ctx: CheckContext) -> dict[str, str]:
-    """Rule code -> severity: the defaults, then the settings (validated when loaded)."""
+    return severities(ctx.settings)
+
+
+def severities(settings) -> dict[str, str]:
+    """Rule code -> severity: the defaults, then the settings (validated when loaded); also
+    used by ``kb check-draft``."""
     levels = {code: rule.severity for code, rule in RULES.items()}
-    for key, level in ctx.settings.rules.items():
+    for key, level in settings.rules.items():
         levels[lookup(key).code] = level  # type: ignore[union-attr]
     return levels
 

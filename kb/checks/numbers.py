@@ -44,6 +44,8 @@ __all__ = [
     "check_numeric_conflicts",
     "check_ranges",
     "check_units",
+    "metric_tolerance",
+    "widen",
 ]
 
 DEFAULT_TOLERANCE = 0.05
@@ -52,7 +54,12 @@ _RELATIONS = {"contradicts", "supersedes", "resolves", "derived_from", "supports
 
 
 def tolerance(ctx: CheckContext, metric: str | None) -> float:
-    config = ctx.settings.metric_settings(metric)
+    return metric_tolerance(ctx.settings, metric)
+
+
+def metric_tolerance(settings, metric: str | None) -> float:
+    """The metric's relative tolerance (``[tool.kb.metrics.NAME] tolerance``, aliases resolved), else the default."""
+    config = settings.metric_settings(metric)
     return config.tolerance if config else DEFAULT_TOLERANCE
 
 
@@ -75,9 +82,15 @@ def interval(record: Record, tol: float, convert: bool = True) -> tuple[float, f
     """The claim's value as an interval, in its comparison unit (unless ``convert`` is off),
     widened by the tolerance when the claim is approximate."""
     claim = record.model
-    factor = normal_unit(claim.unit)[1] if convert else 1.0
-    low, high = (bound * factor for bound in claim.value.bounds)
-    if claim.approximate:
+    return widen(claim.value.bounds, claim.unit, claim.approximate, tol, convert)
+
+
+def widen(bounds, unit: str, approximate: bool, tol: float, convert: bool = True) -> tuple[float, float]:
+    """Bounds in the comparison unit of ``unit`` (unless ``convert`` is off), widened by the
+    tolerance when approximate; also used by ``kb check-draft``."""
+    factor = normal_unit(unit)[1] if convert else 1.0
+    low, high = (bound * factor for bound in bounds)
+    if approximate:
         low, high = low - abs(low) * tol, high + abs(high) * tol
     return low, high
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kb import __version__
+from kb import __version__, cite
 from kb.analyse import Analysis
 from kb.database.schema import SCHEMA_VERSION
 from kb.graph import claim_entities, evidence_origin
@@ -103,6 +103,18 @@ def _source_row(analysis: Analysis, record) -> dict:
         "body": body or None,
         "body_html": render_markdown(body) if body else None,
         "path": record.path,
+        **_citation(analysis, cite.source_key(source.id)),
+    }
+
+
+def _citation(analysis: Analysis, key: str) -> dict:
+    kind, id_ = cite.parse_key(key)  # type: ignore[misc]
+    text = cite.claim_text(analysis, id_) if kind == "claim" else cite.source_text(analysis, id_)
+    return {
+        "citation_key": key,
+        "page_url": cite.page_url(analysis, id_),
+        "citation": text,
+        "csl_json": json.dumps(cite.csl_item(analysis, key), ensure_ascii=False),
     }
 
 
@@ -150,6 +162,7 @@ def _claim_row(analysis: Analysis, record, entities: dict[str, str]) -> dict:
         "body": body or None,
         "body_html": render_markdown(body) if body else None,
         "path": record.path,
+        **_citation(analysis, cite.claim_key(claim.id)),
     }
 
 

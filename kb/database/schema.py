@@ -8,11 +8,17 @@ import sqlite_utils
 
 __all__ = ["SCHEMA_VERSION", "SchemaError", "create_tables", "create_views", "index_and_search", "verify"]
 
-SCHEMA_VERSION = 2  # 2: metrics table; claims.qualifiers, metric_as_written, subject_as_written
+SCHEMA_VERSION = 3  # 2: metrics table; claims.qualifiers, metric_as_written, subject_as_written; 3: citation columns
 
 
 class SchemaError(Exception):
     """The new database failed its integrity or foreign-key check."""
+
+
+# How to cite each claim and source (kb.cite), so readers of the database need no analysis run:
+# the key ([@claim:ID] / [@src:ID]), the published page (base_url/c/ID), a formatted reference
+# and the CSL-JSON item.
+CITATION_COLUMNS = {"citation_key": str, "page_url": str, "citation": str, "csl_json": str}
 
 
 def create_tables(db: sqlite_utils.Database) -> None:
@@ -48,6 +54,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "body": str,
             "body_html": str,
             "path": str,
+            **CITATION_COLUMNS,
         },
         pk="id",
         not_null={"title", "type", "path"},
@@ -88,6 +95,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "body": str,
             "body_html": str,
             "path": str,
+            **CITATION_COLUMNS,
         },
         pk="id",
         not_null={"statement", "kind", "status", "path"},
