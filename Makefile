@@ -53,6 +53,7 @@ test: install lint
 
 bench: install
 	$(BIN)/python benchmarks/bench.py
+	KB_LOAD_REQUESTS=2000 $(BIN)/python -m pytest tests/test_public_probes.py -k bounded_load -q -s
 
 docs: install
 	$(BIN)/python scripts/update_readme.py

@@ -700,3 +700,39 @@ def _finish_report(findings, fmt, output_file, strict, exit_zero, root: Path) ->
     failing = [f for f in findings if f.fails or (strict and f.severity == "warning" and not f.acknowledged)]
     if failing and not exit_zero:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--wheel",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="kb's wheel to ship (default: build it from the source tree kb runs from).",
+)
+@_root_option
+@_guard
+def package(directory, wheel, root) -> None:
+    """Write a deploy directory: Dockerfile, database, metadata, kb's wheel, pinned constraints.
+
+    Builds the database first if anything changed. Runs no docker: build the image with
+    `docker build DIRECTORY`, or deploy with `gcloud run deploy --source DIRECTORY` or
+    `fly launch` in it. The directory holds the database and must not be committed.
+
+    \b
+    Example:
+        kb package /tmp/kb-site && docker build -t kb-site /tmp/kb-site
+    """
+    from kb.publish import PublishError, write_package
+
+    settings = _settings(root)
+    if is_stale(settings):
+        analysis = _analyse(settings, None)
+        try:
+            _report_build(analysis, build_database(analysis))
+        except BuildError as exc:
+            raise KbError(str(exc)) from None
+    try:
+        files = write_package(settings, directory, wheel)
+    except PublishError as exc:
+        raise KbError(str(exc)) from None
+    click.echo(f"Wrote {directory}: " + ", ".join(path.name for path in files))

@@ -65,6 +65,8 @@ PUBLIC_SETTINGS: dict[str, bool | int] = {
     "sql_time_limit_ms": 1000,
     "max_returned_rows": 1000,
     "facet_time_limit_ms": 200,
+    # ?_facet= on any column is refused (400); the facets metadata.yaml configures still show.
+    "allow_facet": False,
 }
 
 START_TIMEOUT = 60.0  # seconds for Datasette to answer after it was started
@@ -104,6 +106,7 @@ def metadata(settings: Settings) -> dict:
     text = resources.files("kb.site").joinpath("metadata.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     data["databases"] = {settings.database_path.stem: data["databases"]["kb"]}
+    data.setdefault("plugins", {}).setdefault("kb", {})["robots"] = settings.site.robots
     return data
 
 

@@ -55,6 +55,13 @@ class Entity(_Config):
     aliases: list[str] = Field(default_factory=list, description="Other spellings that resolve to it.")
 
 
+class SiteSettings(_Config):
+    robots: Literal["allow", "disallow"] = Field(
+        "allow",
+        description="robots.txt of the site: allow (pages may be indexed, not query strings or JSON) or disallow.",
+    )
+
+
 class Settings(_Config):
     root: Path = Field(Path("."), description="The knowledge base root (set by the loader).")
     claims: str = Field("claims", description="Folder of claim files, relative to the root.")
@@ -77,6 +84,8 @@ class Settings(_Config):
         description="Rule code or name -> the reason every finding of that rule is accepted, for a whole class of "
         "findings the editors have looked at (still reported as acknowledged, with the reason).",
     )
+
+    site: SiteSettings = Field(default_factory=SiteSettings, description="What the published site says and allows.")
 
     _aliases: dict[str, str] | None = PrivateAttr(None)
 

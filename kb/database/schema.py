@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from kb.database.search import create_search_indexes
+
 __all__ = ["SCHEMA_VERSION", "SchemaError", "create_tables", "create_views", "index_and_search", "verify"]
 
 SCHEMA_VERSION = 3  # 2: metrics table; claims.qualifiers, metric_as_written, subject_as_written; 3: citation columns
@@ -196,6 +198,8 @@ def index_and_search(db: sqlite_utils.Database) -> None:
     db["claims"].enable_fts(["statement", "body"], tokenize="porter")
     db["evidence"].enable_fts(["quote", "stated_as"], tokenize="trigram")
     db["sources"].enable_fts(["title", "body"], tokenize="trigram")
+    # Search that finds 2-character Chinese words in either script (kb.database.search).
+    create_search_indexes(db)
     db.analyze()
 
 

@@ -5,23 +5,15 @@ Registered through the ``datasette`` entry point, the same mechanism any plugin 
 
 from __future__ import annotations
 
-import sqlite3
 from importlib import resources
 
 import yaml
 from datasette import hookimpl
 from datasette.utils.asgi import Response
-from markupsafe import Markup
 
-MAX_VALUE_BYTES = 1_000_000
-
-
-@hookimpl
-def render_cell(value, column, table, database, datasette):
-    # body_html is rendered and sanitised by nh3 at build time (kb.render): safe to show as HTML.
-    if column == "body_html" and isinstance(value, str):
-        return Markup(value)
-    return None
+# Headers, refused paths, SQLite limits, the search functions, which cells may be HTML,
+# robots.txt: a plugin of its own, kb.site.hardening (entry point kb_hardening).
+from kb.site.hardening import MAX_VALUE_BYTES  # noqa: F401
 
 
 @hookimpl
@@ -42,12 +34,6 @@ def _stylesheet():
     # the package of an editable install. Nothing is loaded from a CDN.
     css = resources.files("kb.site").joinpath("static/kb.css").read_text(encoding="utf-8") + "\n" + _row_labels() + "\n"
     return Response(css, content_type="text/css; charset=utf-8", headers={"cache-control": "max-age=300"})
-
-
-@hookimpl
-def prepare_connection(conn):
-    # The SQL time limit does not cap memory: refuse huge strings and blobs outright.
-    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
 
 
 def _claim_redirect(request, datasette):
