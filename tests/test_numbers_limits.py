@@ -137,6 +137,13 @@ def test_format_then_parse_stays_within_rounding(number):
     assert math.isclose(back, number, rel_tol=5e-4, abs_tol=0), (number, format_amount(number), back)
 
 
+@pytest.mark.parametrize("number", [1e42, 0.03125, 1e-100, 9.999999e17, -0.000999999])
+def test_fuzz_escapes_format_back(number):
+    """Escapes the structured fuzzer found on main (tests/test_fuzz_structured.py): 1e42 was
+    printed as a 40-digit number of trillions kb could not read back; 0.03125 as "0.0312"."""
+    assert math.isclose(parse_amount(format_amount(number)), number, rel_tol=5e-4)
+
+
 @pytest.mark.parametrize(
     "formula",
     [
