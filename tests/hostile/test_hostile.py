@@ -144,7 +144,7 @@ def test_nothing_was_executed(batch):
 
 
 def test_the_build_leaves_out_every_failing_file(batch):
-    root, _, _, build = batch
+    root, _, _, _ = batch
     database = root / "kb.db"
     if build_fails_on_errors():
         assert not database.exists(), "a build with errors publishes nothing"
