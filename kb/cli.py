@@ -19,6 +19,7 @@ import click
 from kb import __version__
 from kb.analyse import Analysis, analyse_settings
 from kb.database import BuildError, UnpublishedErrors, build_database, is_stale, left_out
+from kb.findings import printable
 from kb.models import ID_PATTERN
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
@@ -389,7 +390,8 @@ def show(id_, today, root) -> None:
     record = analysis.corpus.record(id_)
     if record is None:
         raise KbError(
-            f"no claim or source `{id_}`" + did_you_mean(id_, [*analysis.corpus.claims, *analysis.corpus.sources])
+            f"no claim or source `{printable(id_)}`"
+            + did_you_mean(id_, [*analysis.corpus.claims, *analysis.corpus.sources])
         )
     lines = _show_claim(analysis, record) if record.kind == "claim" else _show_source(analysis, record)
     findings = [f for f in analysis.findings if id_ in (f.claim_id, f.source_id)]
@@ -397,7 +399,7 @@ def show(id_, today, root) -> None:
         lines += ["", "Findings:"] + [
             f"  {f.code} [{f.severity}{', acknowledged' if f.acknowledged else ''}] {f.message}" for f in findings
         ]
-    click.echo("\n".join(lines))
+    click.echo("\n".join(printable(line) for line in lines))  # no control character reaches the terminal
 
 
 def _show_claim(analysis: Analysis, record) -> list[str]:

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 
-__all__ = ["SEVERITY_ORDER", "Finding"]
+__all__ = ["SEVERITY_ORDER", "Finding", "printable"]
+
+# Control characters (C0, C1, DEL), format characters (bidi overrides, zero-width) and line or
+# paragraph separators: a terminal acts on them (an id with ESC [2J clears the screen; U+202E
+# reverses the text around it), so every message shows them as escapes instead.
+_UNSAFE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every control, format or separator character escaped as Python writes it.
+
+    >>> printable("id `a\x1b[2Jb`\u202e 中文")
+    'id `a\\x1b[2Jb`\\u202e 中文'
+    """
+    if text.isprintable():
+        return text
+    return "".join(repr(char)[1:-1] if unicodedata.category(char) in _UNSAFE else char for char in text)
+
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -38,6 +56,14 @@ class Finding:
     other_claim_id: str | None = None
     other_claim_ids: tuple[str, ...] = ()
     key: str = ""
+
+    def __post_init__(self) -> None:
+        # one place for every output (terminal, JSON, SARIF, the findings table)
+        # (valid ids are printable, so only an invalid one, never a key, changes)
+        for name in ("message", "acknowledgement", "claim_id", "source_id", "other_claim_id"):
+            value = getattr(self, name)
+            if value is not None and not value.isprintable():
+                object.__setattr__(self, name, printable(value))
 
     @property
     def name(self) -> str:

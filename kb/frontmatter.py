@@ -38,6 +38,7 @@ __all__ = [
     "Document",
     "FrontmatterError",
     "Position",
+    "UnreadableNumber",
     "decode",
     "read_frontmatter",
     "resolve_plain_scalar",
@@ -155,24 +156,58 @@ _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 
+class UnreadableNumber:
+    """A plain scalar YAML 1.2 reads as a number that kb cannot keep as written: hexadecimal
+    or octal (YAML 1.1 reads ``0o17`` as text and ``017`` as 15, YAML 1.2 the reverse, so a
+    figure written so means different things to different tools), over 100 characters, or a
+    float that would become infinite or 0. No field accepts it: the schema reports ``reason``
+    at the field's own line (KB004), and the file's id is still known.
+    """
+
+    __slots__ = ("reason", "text")
+
+    def __init__(self, text: str, reason: str):
+        self.text = text
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return self.text if len(self.text) <= 40 else self.text[:37] + "..."
+
+    __str__ = __repr__
+
+
+_NONZERO = re.compile(r"[1-9]")
+
+
+def _number(value: str) -> Any:
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    if _INT8.match(value) or _INT16.match(value):
+        base = "octal" if value[1] == "o" else "hexadecimal"
+        return UnreadableNumber(value, f"`{shown}` is written in {base}: write figures in decimal")
+    if len(value) > 100:
+        return UnreadableNumber(value, f"the number `{shown}` has more than 100 characters")
+    if _INT10.match(value):
+        return int(value)
+    number = float(value)
+    if number in (float("inf"), float("-inf")):
+        return UnreadableNumber(value, f"the number `{shown}` is too large to store")
+    if not number and _NONZERO.search(value.partition("e")[0].partition("E")[0]):
+        return UnreadableNumber(value, f"the number `{shown}` is too small to store (it would become 0)")
+    return number
+
+
 def resolve_plain_scalar(value: str) -> Any:
     """The value of an untagged plain scalar under the YAML 1.2 core schema.
 
     >>> [resolve_plain_scalar(v) for v in ["1e3", "NO", "on", "012", "2024-07-25", "0x1F", "~"]]
-    [1000.0, 'NO', 'on', 12, '2024-07-25', 31, None]
+    [1000.0, 'NO', 'on', 12, '2024-07-25', 0x1F, None]
     """
     if _NULL.match(value):
         return None
     if value in _BOOL:
         return _BOOL[value]
-    if _INT10.match(value):
-        return int(value)
-    if _INT8.match(value):
-        return int(value[2:], 8)
-    if _INT16.match(value):
-        return int(value[2:], 16)
-    if _FLOAT.match(value):
-        return float(value)
+    if _INT10.match(value) or _INT8.match(value) or _INT16.match(value) or _FLOAT.match(value):
+        return _number(value)
     if _INF.match(value):
         return float("-inf") if value.startswith("-") else float("inf")
     if _NAN.match(value):
@@ -286,8 +321,6 @@ def _build(events: Any, first_line: int) -> tuple[Any, dict, dict]:
             if documents > 1:
                 raise FrontmatterError("KB003", "a second YAML document is not allowed in frontmatter", *mark)
         elif isinstance(event, yaml.ScalarEvent):
-            if not event.style and len(event.value) > 100 and _INT10.match(event.value.replace("_", "")):
-                raise FrontmatterError("KB003", "number is too long", *mark)
             if not event.style and tag is None:
                 value = resolve_plain_scalar(event.value)
             elif tag is not None and tag != "!":

@@ -163,19 +163,30 @@ def add_detected_contradiction(graph: nx.MultiDiGraph, later: str, earlier: str,
 def evidence_origin(graph: nx.MultiDiGraph, source_id: str, via: str | None) -> str:
     """The original report behind an evidence item: its via (else its source), then
     ``translation_of`` followed to the root. ``cites`` is not followed."""
+    # Roots are cached on the graph (translation_of edges never change after build_graph):
+    # without it a chain of 5,000 translations cost 12.5 million steps in `kb build`.
+    cache: dict[str, str] = graph.graph.setdefault("kb_translation_roots", {})
     current = via or source_id
-    seen = {current}
-    while True:
+    path, seen = [current], {current}
+    while current not in cache:
         node = source_node(current)
-        if node not in graph:
-            return current
-        nxt = [v for _, v, rel in graph.out_edges(node, data="relation") if rel == "translation_of"]
+        nxt = (
+            [v for _, v, rel in graph.out_edges(node, data="relation") if rel == "translation_of"]
+            if node in graph
+            else []
+        )
         if not nxt:
-            return current
+            cache[current] = current
+            break
         current = nxt[0].removeprefix("source:")
-        if current in seen:  # a cycle: KB104 reports it
+        if current in seen:  # a cycle: KB104 reports it (not cached: the answer depends on the start)
             return current
         seen.add(current)
+        path.append(current)
+    root = cache[current]
+    for visited in path:
+        cache[visited] = root
+    return root
 
 
 def independent_origins(graph: nx.MultiDiGraph, claim_id: str) -> int:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import stat
 from datetime import date
 from pathlib import Path
 
 from kb import __version__
+from kb.frontmatter import MAX_FILE_BYTES
 from kb.load import collect_files
 from kb.settings import Settings
 
@@ -78,6 +81,14 @@ def fingerprint(settings: Settings, today: date | None = None) -> str:
 
 
 def _hash_file(digest, path: Path) -> None:
-    with contextlib.suppress(OSError), open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
+    """Hash a regular file's content; anything else (a FIFO would block the open forever) or a
+    file over the size limit (the loader refuses it unread) counts by its stat."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        with open(descriptor, "rb", closefd=True) as handle:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                digest.update(f"{info.st_mode} {info.st_size} {info.st_mtime_ns}\n".encode())
+                return
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)

@@ -7,6 +7,8 @@ references to it do not cascade into "unknown source" findings.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -24,7 +26,7 @@ from kb.models import (
 from kb.settings import Settings
 from kb.validation import problems
 
-__all__ = ["Corpus", "Loaded", "Record", "collect_files", "load_corpus", "load_file", "raw_references"]
+__all__ = ["Corpus", "Loaded", "Record", "collect_files", "load_corpus", "load_file", "raw_references", "read_bytes"]
 
 Kind = Literal["claim", "source"]
 
@@ -74,17 +76,62 @@ def _locate(positions: dict[tuple, Position], path: tuple) -> Position:
 
 
 def collect_files(settings: Settings) -> list[tuple[Kind, Path]]:
-    """The Markdown files under the claims and sources folders, in a stable order."""
+    """The Markdown files under the claims and sources folders, in a stable order.
+
+    Symbolic links to folders are not followed (they could lead outside the knowledge base,
+    loop, or bring files in twice): each is listed, so that :func:`load_file` reports it.
+    Hidden files and folders are skipped.
+    """
     found: list[tuple[Kind, Path]] = []
     for kind, folder in (("claim", settings.claims_dir), ("source", settings.sources_dir)):
         if not folder.is_dir():
             continue
-        for path in sorted(folder.rglob("*.md")):
-            relative = path.relative_to(folder).parts
-            if any(part.startswith(".") for part in relative):
-                continue
-            found.append((kind, path))  # type: ignore[arg-type]
+        paths: list[Path] = []
+        for current, folders, files in os.walk(folder):  # never follows links to folders
+            base = Path(current)
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            paths += [base / name for name in folders if (base / name).is_symlink()]
+            paths += [base / name for name in files if name.endswith(".md") and not name.startswith(".")]
+        found += [(kind, path) for path in sorted(paths)]  # type: ignore[misc]
     return found
+
+
+def read_bytes(path: Path, root: Path) -> bytes:
+    """The bytes of a claim or source file, or FrontmatterError KB001 saying why not.
+
+    Only regular files are read: the file is opened without blocking (a FIFO would wait for
+    a writer forever), checked with ``fstat`` on that same descriptor (no race between check
+    and read), refused by size before anything is read, and read up to the limit only.
+    """
+    if path.is_symlink():
+        target = path.resolve()
+        outside = not target.is_relative_to(root.resolve())
+        where = f"{target}, outside the knowledge base" if outside else str(target)
+        if target.is_dir():
+            raise FrontmatterError(
+                "KB001",
+                f"symbolic link to a folder is not followed (it points to {where}): "
+                "move the files into the knowledge base, or link each file",
+            )
+        if outside:
+            raise FrontmatterError("KB001", "symbolic link points outside the knowledge base")
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device"
+            raise FrontmatterError("KB001", f"not a regular file ({what}): only regular files are read")
+        if info.st_size > MAX_FILE_BYTES:
+            raise FrontmatterError(
+                "KB001", f"file is {info.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,}: it was not read"
+            )
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES and (chunk := os.read(descriptor, MAX_FILE_BYTES + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)  # a file that grew past the limit since fstat: decode() refuses it
+    finally:
+        os.close(descriptor)
 
 
 def _display(path: Path, root: Path) -> str:
@@ -132,11 +179,7 @@ def load_file(kind: Kind, path: Path, root: Path) -> Loaded:
     """Read and validate one file."""
     shown = _display(path, root)
     try:
-        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-            raise FrontmatterError("KB001", "symbolic link points outside the knowledge base")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise FrontmatterError("KB001", f"file is over the limit of {MAX_FILE_BYTES:,} bytes")
-        document = read_frontmatter(decode(path.read_bytes()))
+        document = read_frontmatter(decode(read_bytes(path, root)))
     except FrontmatterError as exc:
         return Loaded(None, [Finding(exc.code, exc.message, shown, exc.line, exc.column)], None, set())
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
@@ -152,6 +195,8 @@ def load_file(kind: Kind, path: Path, root: Path) -> Loaded:
     except ValidationError as exc:
         findings += _schema_findings(exc, model_class, document, shown, subject)
         return Loaded(None, sorted(findings, key=Finding.sort_key), id_, raw_references(document.data))
+    if any(finding.code == "KB007" for finding in findings):  # an invalid id is never a key in the database
+        return Loaded(None, findings, id_, raw_references(document.data))
     return Loaded(Record(kind, shown, model, document), findings, id_, set())  # type: ignore[arg-type]
 
 

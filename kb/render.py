@@ -11,10 +11,22 @@ runs in a reader's browser.
 
 from __future__ import annotations
 
+import html
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 
-__all__ = ["render_markdown"]
+__all__ = ["MAX_MARKUP_CHARACTERS", "MAX_RENDERED_LENGTH", "render_markdown"]
+
+# markdown-it-py is linear, but with a large constant on the characters that open links,
+# images, emphasis, entities and raw HTML: about 25 µs each, so a 1 MiB body of `[` took 25 s
+# to render and stalled `kb build` (and `kb serve --watch` behind it). A real note has a few
+# dozen of them. Past either budget the body is shown as plain text (escaped, in <pre>):
+# nothing is lost, the build stays fast, and the source file is untouched.
+MAX_RENDERED_LENGTH = 64 * 1024
+MAX_MARKUP_CHARACTERS = 4000
+_MARKUP = re.compile(r"[\[\]!_*&<`]")
 
 _TAGS = {
     "a",
@@ -53,10 +65,12 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("
 
 
 def render_markdown(text: str) -> str:
-    """Safe HTML for a Markdown body."""
-    html = _MARKDOWN.render(text)
+    """Safe HTML for a Markdown body (plain text past the budgets above)."""
+    if len(text) > MAX_RENDERED_LENGTH or len(_MARKUP.findall(text, 0, MAX_RENDERED_LENGTH)) > MAX_MARKUP_CHARACTERS:
+        return f'<pre class="kb-plain-text">{html.escape(text)}</pre>\n'
+    rendered = _MARKDOWN.render(text)
     return nh3.clean(
-        html,
+        rendered,
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},

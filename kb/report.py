@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from kb import __version__
-from kb.findings import Finding
+from kb.findings import Finding, printable
 from kb.rules import RULES
 
 __all__ = ["FORMATS", "render", "render_step_summary", "summary"]
@@ -45,7 +45,7 @@ def render(findings: list[Finding], fmt: str, root: Path | None = None, show_ack
 
 
 def _concise(finding: Finding) -> str:
-    text = f"{finding.path}:{finding.line}:{finding.column}: {finding.code} [{finding.severity}] {finding.message}"
+    text = f"{printable(finding.path)}:{finding.line}:{finding.column}: {finding.code} [{finding.severity}] {finding.message}"
     if finding.acknowledged:
         text += f" [acknowledged: {finding.acknowledgement}]"
     return text
@@ -133,7 +133,7 @@ def _github(finding: Finding) -> str:
     props = ",".join(
         f"{key}={_escape_property(str(value))}"
         for key, value in (
-            ("file", finding.path),
+            ("file", printable(finding.path)),
             ("line", finding.line),
             ("col", finding.column),
             ("title", f"{finding.code} {finding.name}"),
@@ -218,5 +218,5 @@ def render_step_summary(findings: list[Finding], show_acknowledged: bool = False
         lines += ["| file | line | rule | severity | message |", "|---|---:|---|---|---|"]
         for f in shown:
             message = f.message.replace("|", "\\|") + (" *(acknowledged)*" if f.acknowledged else "")
-            lines.append(f"| `{f.path}` | {f.line} | {f.code} {f.name} | {f.severity} | {message} |")
+            lines.append(f"| `{printable(f.path)}` | {f.line} | {f.code} {f.name} | {f.severity} | {message} |")
     return "\n".join(lines) + "\n"

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from kb.analyse import Analysis, analyse
+
+# Hypothesis profiles: `ci` (selected when CI is set) runs thousands of examples across the
+# fuzz properties (tests/test_fuzz_*.py scale theirs from max_examples); `dev` is quick.
+# KB_HYPOTHESIS_PROFILE picks one explicitly.
+settings.register_profile("ci", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("KB_HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 SOURCE = """\
 ---
