@@ -40,8 +40,6 @@ def _stylesheet():
     return Response(css, content_type="text/css; charset=utf-8", headers={"cache-control": "max-age=300"})
 
 
-
-
 @hookimpl
 def register_routes():
     # /c/ID (a short, stable URL to cite a claim or source by), /metrics, /graph: kb.site.views.
