@@ -106,6 +106,22 @@ def metadata(settings: Settings) -> dict:
     text = resources.files("kb.site").joinpath("metadata.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     data["databases"] = {settings.database_path.stem: data["databases"]["kb"]}
+    # What the site says about itself comes from [tool.kb.site], never from the shipped corpus.
+    site = settings.site
+    for key in ("title", "description_html", "license", "license_url", "source", "source_url"):
+        data.pop(key, None)
+    data["title"] = site.title or settings.title or "Knowledge base"
+    if site.description:
+        data["description"] = site.description
+    if site.license:
+        data["license"] = site.license
+    if site.license_url:
+        data["license_url"] = site.license_url
+    if site.source_url:
+        data["source"] = "Source files"
+        data["source_url"] = site.source_url
+    # The kb plugin's own configuration: the base URL citations print.
+    data.setdefault("plugins", {}).setdefault("kb", {})["base_url"] = settings.base_url
     data.setdefault("plugins", {}).setdefault("kb", {})["robots"] = settings.site.robots
     return data
 

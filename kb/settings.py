@@ -17,7 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from kb.validation import problems
 
-__all__ = ["Entity", "MetricSettings", "Relation", "Settings", "SettingsError", "find_root", "load_settings"]
+__all__ = [
+    "Entity",
+    "MetricSettings",
+    "Relation",
+    "Settings",
+    "SettingsError",
+    "SiteSettings",
+    "find_root",
+    "load_settings",
+]
 
 SEVERITIES = ("error", "warning", "info", "off")
 
@@ -56,10 +65,19 @@ class Entity(_Config):
 
 
 class SiteSettings(_Config):
+    """What the published site says about itself: ``[tool.kb.site]``. Neutral defaults, so a
+    user's own knowledge base is never titled after the shipped corpus."""
+
     robots: Literal["allow", "disallow"] = Field(
         "allow",
         description="robots.txt of the site: allow (pages may be indexed, not query strings or JSON) or disallow.",
     )
+
+    title: str | None = Field(None, description="The site's title; else [tool.kb] title; else 'Knowledge base'.")
+    description: str | None = Field(None, description="One paragraph on what the knowledge base holds (plain text).")
+    license: str | None = Field(None, description="Licence of the content, e.g. CC BY 4.0.")
+    license_url: str | None = Field(None, description="Link to the licence text.")
+    source_url: str | None = Field(None, description="Where the Markdown files live, e.g. the repository.")
 
 
 class Settings(_Config):
@@ -79,6 +97,7 @@ class Settings(_Config):
         default_factory=list, description="Metric relations, e.g. annualized = 12 × monthly."
     )
     entities: dict[str, Entity] = Field(default_factory=dict, description="Entities by id, with aliases.")
+    site: SiteSettings = Field(default_factory=SiteSettings, description="Title, description and licence of the site.")
     acknowledge: dict[str, Annotated[str, Field(min_length=1, max_length=10_000)]] = Field(
         default_factory=dict,
         description="Rule code or name -> the reason every finding of that rule is accepted, for a whole class of "

@@ -94,6 +94,8 @@ def test_no_payload_runs_in_chromium(server):
         assert "</body>" in dom and (shown or page == "/"), f"{page}: did not load or shows no payload"
         # the title a payload would set, and live markup in the DOM as Chromium parsed it (mXSS)
         problems = live_markup(dom, trusted)
-        if "PWNED" in title(dom) or problems:
+        # a payload that runs sets the title to exactly /PWNED/ (the control above); a claim page's
+        # title shows the statement, payload text included, escaped
+        if title(dom).strip() == "/PWNED/" or problems:
             ran[page] = (title(dom), problems[:5])
     assert not ran, ran

@@ -66,6 +66,9 @@ def create_tables(db: sqlite_utils.Database) -> None:
         {
             "id": str,
             "statement": str,
+            # what a reader looks at first: the table shows columns in this order
+            "figure": str,
+            "status": str,
             "kind": str,
             "subject": str,
             "subject_as_written": str,
@@ -77,7 +80,6 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "value_low": float,
             "value_high": float,
             "unit": str,
-            "figure": str,
             "period": str,
             "period_start": str,
             "period_end": str,
@@ -85,7 +87,6 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "claimant": str,
             "stated": str,
             "stated_start": str,
-            "status": str,
             "independent_origins": int,
             "evidence_count": int,
             "verdict": str,

@@ -15,6 +15,10 @@ from datasette.utils.asgi import Response
 # robots.txt: a plugin of its own, kb.site.hardening (entry point kb_hardening).
 from kb.site.hardening import MAX_VALUE_BYTES  # noqa: F401
 
+# The reader's pages (home, claim, source, metrics, graph, /c/ID) and readable figures in tables.
+from kb.site.views import ROUTES as PAGE_ROUTES
+from kb.site.views import kb_template_vars, readable_figure_cell  # noqa: F401 (hook implementations)
+
 
 @hookimpl
 def extra_css_urls(datasette):
@@ -36,16 +40,10 @@ def _stylesheet():
     return Response(css, content_type="text/css; charset=utf-8", headers={"cache-control": "max-age=300"})
 
 
-def _claim_redirect(request, datasette):
-    claim_id = request.url_vars["id"]
-    database = next(iter(datasette.databases.keys() - {"_internal", "_memory"}), "kb")
-    return Response.redirect(datasette.urls.row(database, "claims", claim_id))
-
-
 @hookimpl
 def register_routes():
-    # /c/ID: a short, stable URL to cite a claim by.
+    # /c/ID (a short, stable URL to cite a claim or source by), /metrics, /graph: kb.site.views.
     return [
-        (r"^/c/(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)$", _claim_redirect),
+        *PAGE_ROUTES,
         (r"^/-/kb\.css$", _stylesheet),
     ]

@@ -1,0 +1,156 @@
+"""The data behind each page, the chart and the graph, as plain Python (no Datasette)."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+
+import pytest
+from sitekb import build, write_kb
+
+from kb.site import charts, graphview, pages
+
+
+@pytest.fixture(scope="module")
+def conn(tmp_path_factory):
+    _, path = build(write_kb(tmp_path_factory.mktemp("pages")))
+    with closing(sqlite3.connect(path)) as connection:
+        yield connection
+
+
+def test_is_kb_database(conn):
+    assert pages.is_kb_database(conn)
+    assert not pages.is_kb_database(sqlite3.connect(":memory:"))
+
+
+def test_home_page(conn):
+    data = pages.home_page(conn)
+    assert data["claims"] == 4 and data["sources"] == 4 and data["entities"] == 1
+    assert {row["status"]: row["count"] for row in data["by_status"]} == {
+        "supported": 2,
+        "contested": 1,
+        "refuted": 1,
+        "superseded": 0,
+        "unsupported": 0,
+    }
+    assert data["contradictions"] == 1
+    assert data["findings"]["acknowledged"] == 1
+    assert [c["id"] for c in data["contested"]] == ["openai-2024-loss-low", "openai-2024-loss-projected"]
+    assert [(m["metric"], m["figures"]) for m in data["top_metrics"]] == [("net_loss", 3), ("monthly_loss", 1)]
+
+
+def test_claim_page(conn):
+    data = pages.claim_page(conn, "openai-2024-loss-projected")
+    assert data["claim"]["tags"] == ["losses", "openai"]
+    first, second = data["evidence"]
+    assert [s["id"] for s in first["chain"]] == ["netease-relay", "the-info-report"]
+    assert first["origin"]["id"] == "the-info-report"
+    assert [s["id"] for s in second["chain"]] == ["blog-post-zh", "blog-post"]
+    [contradiction] = data["contradictions"]
+    assert contradiction["other"]["id"] == "openai-2024-loss-low"
+    assert contradiction["gap_percent"] == 20
+    assert [s["id"] for s in contradiction["other"]["sources"]] == ["blog-post"]
+    [settled] = data["history"]
+    assert (settled["label"], settled["outcome"]) == ("Settled by", "correct")
+    assert data["track_record"]["claimant"] == "The Information"
+    assert [p["id"] for p in data["peers"]] == [
+        "openai-2024-loss-projected",
+        "openai-2024-loss-low",
+        "openai-2024-loss",
+    ]
+    assert data["citations"] == []
+    assert pages.claim_page(conn, "nope") is None
+
+
+def test_gap_percent_needs_same_unit_and_a_figure():
+    assert pages.gap_percent({"value": 1.0, "unit": "USD"}, {"value": 1.0, "unit": "USD/month"}) is None
+    assert pages.gap_percent({"value_low": 1.0, "value_high": 3.0, "unit": "x"}, {"value": 2.0, "unit": "x"}) == 0
+
+
+def test_source_page(conn):
+    data = pages.source_page(conn, "the-info-report")
+    assert [r["id"] for r in data["cited_by"]] == ["netease-relay"]
+    assert [r["id"] for r in data["relayed_by"]] == ["netease-relay"]
+    assert [(c["claim_id"], c["stance"]) for c in data["claims"]] == [("openai-2024-loss-projected", "supports")]
+    data = pages.source_page(conn, "blog-post-zh")
+    assert [s["id"] for s in data["chain"]] == ["blog-post-zh", "blog-post"]
+    assert [r["id"] for r in data["translates"]] == ["blog-post"]
+    assert pages.source_page(conn, "nope") is None
+
+
+def test_metric_pages(conn):
+    [loss, monthly] = pages.metric_index(conn)
+    assert monthly["metric"] == "monthly_loss"
+    assert (loss["metric"], loss["figures"], loss["units"]) == ("net_loss", 3, "USD")
+    assert loss["top_entities"] == [{"id": "openai", "name": "OpenAI", "figures": 3}]
+    data = pages.metric_page(conn, "net_loss", "openai")
+    [section] = data["sections"]
+    # the publisher of the original report behind the first non-refuting item, else the claimant
+    assert [f["outlet"] for f in section["figures"]] == ["The Information", "A Blogger", "Where's Your Ed At"]
+    assert pages.metric_page(conn, "nope") is None
+    assert pages.resolve_entity(conn, "open ai") == "openai" and pages.resolve_entity(conn, "x") is None
+
+
+def test_readable():
+    assert pages.readable(264000000000.0, "USD") == "264 billion USD"
+
+
+def test_figure_chart_draws_every_figure_and_escapes_text():
+    points = [
+        {
+            "id": "a",
+            "statement": "<script>alert(1)</script>",
+            "figure": "5",
+            "kind": "fact",
+            "outlet": "X & <Y>",
+            "period_start": "2024-01-01",
+            "period_end": "2024-12-31",
+            "value": 5.0,
+            "unit": "USD",
+        },
+        {
+            "id": "b",
+            "statement": "b",
+            "figure": "3–4",
+            "kind": "projection",
+            "outlet": "Z",
+            "period_start": "2025-01-01",
+            "period_end": "2025-12-31",
+            "value": None,
+            "value_low": 3.0,
+            "value_high": 4.0,
+            "unit": "USD",
+        },
+    ]
+    svg = charts.figure_chart(points, highlight="b", href=lambda i: f"/c/{i}")
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "X &amp; &lt;Y&gt;" in svg
+    assert svg.count("data-claim=") == 2 and 'class="mark focus" data-claim="b"' in svg
+    assert "<rect" in svg and 'stroke-dasharray="3 2"' in svg  # a range bar, hollow projection
+    assert svg == charts.figure_chart(points, highlight="b", href=lambda i: f"/c/{i}")  # deterministic
+    assert charts.figure_chart([]) == ""
+    [first, second] = charts.legend(points)
+    assert first["outlet"] == "X & <Y>" and "<circle" in first["swatch"] and "<rect" in second["swatch"]
+
+
+def test_graph_neighbourhood_and_layout(conn):
+    graph = graphview.read_graph(conn)
+    assert graph.number_of_nodes() == 4 + 4 + 1
+    sub, rings = graphview.neighbourhood(graph, "claim:openai-2024-loss-projected")
+    assert rings["claim:openai-2024-loss-projected"] == 0
+    assert rings["source:netease-relay"] == 1 and rings["source:the-info-report"] == 2
+    relations = {data["relation"] for _, _, data in sub.edges(data=True)}
+    assert {"supports-evidence", "via", "contradicts", "resolves", "about", "cites"} <= relations
+    positions, radius = graphview.layout(sub, rings)
+    assert positions["claim:openai-2024-loss-projected"] == (0.0, 0.0)
+    assert radius >= 300
+    assert len({(round(x), round(y)) for x, y in positions.values()}) == len(positions)  # no two nodes on one spot
+    small, small_rings = graphview.neighbourhood(graph, "entity:openai", max_nodes=3)
+    assert len(small_rings) == small.number_of_nodes() == 3
+
+
+def test_graph_svg_links_every_node(conn):
+    graph = graphview.read_graph(conn)
+    sub, rings = graphview.neighbourhood(graph, "entity:openai")
+    svg = graphview.graph_svg(sub, rings, "entity:openai", lambda kind, id_: f"/{kind}/{id_}")
+    assert svg.count("<a href=") == len(rings)
+    assert '<a href="/source/blog-post"' in svg
