@@ -112,20 +112,34 @@ def main() -> None:
     """
 
 
+def _report_options(command):
+    """--format, -o, --strict: the report options `kb check` and `kb check-draft` share."""
+    for option in reversed(
+        (
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(FORMATS),
+                default=None,
+                envvar="KB_OUTPUT_FORMAT",
+                help="Output format (default: concise; env KB_OUTPUT_FORMAT).",
+            ),
+            click.option(
+                "-o",
+                "--output-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Write the report to a file.",
+            ),
+            click.option("--strict", is_flag=True, help="Fail on warnings too."),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=None,
-    envvar="KB_OUTPUT_FORMAT",
-    help="Output format (default: concise; env KB_OUTPUT_FORMAT).",
-)
-@click.option(
-    "-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to a file."
-)
-@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@_report_options
 @click.option("--require-snapshots", is_flag=True, help="A source whose snapshot cannot be found is an error.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the check.")
 @click.option(
@@ -642,18 +656,7 @@ def export_(fmt, output_file, today, root) -> None:
 
 @main.command("check-draft")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=None,
-    envvar="KB_OUTPUT_FORMAT",
-    help="Output format (default: concise; env KB_OUTPUT_FORMAT).",
-)
-@click.option(
-    "-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to a file."
-)
-@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@_report_options
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the check.")
 @click.option("--no-database", is_flag=True, help="Analyse the knowledge base even when the database is current.")
 @_today_option
