@@ -8,19 +8,22 @@ skipped with that reason when it is missing.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import tempfile
 from html import unescape
 
+import browser
 import pytest
+from browser import needs_chromium
 from live import kb_serve
 from xss import PAYLOADS, RUN, live_markup, write_knowledge_base
 
 from kb.site.hardening import CSP, _sha256
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+pytestmark = needs_chromium
+
+
+def dump_dom(url: str) -> str:
+    return browser.dump_dom(url).stdout
+
 
 # Table pages show every payload at once; row pages of the trickiest payloads (mXSS, noscript,
 # srcdoc, meta refresh, base, autofocus handlers); canned queries and their snippets.
@@ -37,28 +40,6 @@ PAGES = [
     "/kb/search_claims?q=PWNED+onerror",
 ]
 OPTIONAL = ["/metrics/net_loss", "/graph/e1"]
-
-
-def dump_dom(url: str) -> str:
-    with tempfile.TemporaryDirectory(prefix="kb-chromium-") as profile:
-        result = subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
-                "--virtual-time-budget=3000",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    return result.stdout
 
 
 def trusted(script: str) -> bool:

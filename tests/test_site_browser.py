@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import dump_dom, needs_chromium
+from live import free_port
 
 from kb.analyse import analyse
 from kb.database import build_database
@@ -25,14 +24,14 @@ from kb.serve import COMMON_SETTINGS, metadata
 from kb.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")
+pytestmark = needs_chromium
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def dom(url: str) -> str:
+    """The DOM after load, with every host but loopback unresolvable: nothing may come from the network."""
+    result = dump_dom(url)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def server(tmp_path_factory):
     path = build_database(analyse(ROOT), folder / "kb.db")
     meta = folder / "metadata.json"
     meta.write_text(json.dumps(metadata(load_settings(ROOT))), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "datasette", "serve", "-i", str(path), "--metadata", str(meta)]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     for key, value in COMMON_SETTINGS.items():
@@ -61,33 +60,6 @@ def server(tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def dom(url: str) -> str:
-    """The DOM after load, with every host but loopback unresolvable: nothing may come from the network."""
-    with tempfile.TemporaryDirectory() as profile:
-        result = subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                "--virtual-time-budget=3000",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
 
 
 def visible(page: str) -> str:
