@@ -20,6 +20,7 @@ from kb.checks.numbers import LISTED
 from kb.findings import Finding
 from kb.graph import add_detected_contradiction, build_graph, compute_status, independent_origins
 from kb.load import Corpus, load_corpus
+from kb.progress import Progress, quiet
 from kb.settings import Settings, load_settings
 
 __all__ = ["Analysis", "analyse", "analyse_settings"]
@@ -38,28 +39,42 @@ class Analysis:
     origins: dict[str, int] = field(default_factory=dict)
 
 
-def analyse(root: Path, *, today: date | None = None, require_snapshots: bool = False) -> Analysis:
+def analyse(
+    root: Path, *, today: date | None = None, require_snapshots: bool = False, progress: Progress | None = None
+) -> Analysis:
     """Load, check and annotate the knowledge base at ``root``."""
-    return analyse_settings(load_settings(root), today=today, require_snapshots=require_snapshots)
+    return analyse_settings(load_settings(root), today=today, require_snapshots=require_snapshots, progress=progress)
 
 
-def analyse_settings(settings: Settings, *, today: date | None = None, require_snapshots: bool = False) -> Analysis:
+def analyse_settings(
+    settings: Settings,
+    *,
+    today: date | None = None,
+    require_snapshots: bool = False,
+    progress: Progress | None = None,
+) -> Analysis:
+    progress = progress or quiet()
     # 1. read every file and validate it (KB001-KB007 collected, nothing raised)
-    corpus = load_corpus(settings)
+    with progress.stage("load"):
+        corpus = load_corpus(settings)
     # 2. the graph of declared relations
-    graph = build_graph(corpus)
+    with progress.stage("graph"):
+        graph = build_graph(corpus)
     # 3. the checks, with severities and acknowledgements applied
     day = today or settings.today or date.today()
-    findings = run_checks(CheckContext(corpus, graph, day, require_snapshots))
+    with progress.stage("checks"):
+        findings = run_checks(CheckContext(corpus, graph, day, require_snapshots))
     # 4. contradictions the checks detected become edges, so that they count for status; an
     #    acknowledged one has been judged by the editors (e.g. "different spans, not a
     #    disagreement") and stays a finding only
-    _add_detected(graph, findings)
-    # 5. computed attributes of every claim
-    result = Analysis(settings, corpus, graph, findings, day)
-    for id_ in corpus.claims:
-        result.status[id_] = compute_status(graph, id_)
-        result.origins[id_] = independent_origins(graph, id_)
+    with progress.stage("status", total=len(corpus.claims)):
+        _add_detected(graph, findings)
+        # 5. computed attributes of every claim
+        result = Analysis(settings, corpus, graph, findings, day)
+        for id_ in corpus.claims:
+            result.status[id_] = compute_status(graph, id_)
+            result.origins[id_] = independent_origins(graph, id_)
+            progress.advance()
     return result
 
 

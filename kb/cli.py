@@ -21,6 +21,7 @@ from kb.analyse import Analysis, analyse_settings
 from kb.database import BuildError, UnpublishedErrors, build_database, is_stale, left_out
 from kb.findings import printable
 from kb.models import ID_PATTERN
+from kb.progress import Progress
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
 from kb.settings import Settings, SettingsError, find_root, load_settings
@@ -69,11 +70,16 @@ def _settings(root: Path | None, *, need_claims: bool = True) -> Settings:
     return settings
 
 
-def _analyse(settings: Settings, today, require_snapshots: bool = False) -> Analysis:
+def _analyse(settings: Settings, today, require_snapshots: bool = False, progress: Progress | None = None) -> Analysis:
     try:
-        return analyse_settings(settings, today=today.date() if today else None, require_snapshots=require_snapshots)
+        return analyse_settings(
+            settings, today=today.date() if today else None, require_snapshots=require_snapshots, progress=progress
+        )
     except SettingsError as exc:
         raise KbError(str(exc)) from None
+    finally:
+        if progress is not None:
+            progress.clear()
 
 
 def _guard(function):
@@ -164,7 +170,9 @@ def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, show_ac
         kb check --format sarif -o kb.sarif
     """
     settings = _settings(root)
-    analysis = _analyse(settings, today, require_snapshots)
+    progress = Progress()
+    analysis = _analyse(settings, today, require_snapshots, progress)
+    progress.write_timings()
     findings = _limit(analysis.findings, paths, settings.root)
     report = render(findings, fmt or "concise", settings.root, show_acknowledged)
     if output_file:
@@ -259,15 +267,21 @@ def build(output, exports_, allow_errors, lock_timeout, today, root) -> None:
         kb build --export csl-json --export bibtex    # also kb.csl.json and kb.bib
     """
     settings = _settings(root)
-    analysis = _analyse(settings, today)
+    progress = Progress()
+    analysis = _analyse(settings, today, progress=progress)
     target = output or settings.database_path
     try:
-        path = build_database(analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say)
+        path = build_database(
+            analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say, progress=progress
+        )
     except UnpublishedErrors as exc:
         _report_refusal(exc, target, analysis.settings.root)
         sys.exit(1)
     except BuildError as exc:
         raise KbError(str(exc)) from None
+    finally:
+        progress.clear()
+        progress.write_timings()
     _report_build(analysis, path)
     from kb.exports import SUFFIXES, export
 

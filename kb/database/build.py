@@ -31,6 +31,7 @@ from kb.database.rows import rows
 from kb.database.schema import SchemaError, create_tables, create_views, index_and_search, verify
 from kb.findings import Finding
 from kb.inputs import fingerprint
+from kb.progress import Progress, quiet
 from kb.settings import Settings
 
 __all__ = ["STAGES", "BuildError", "UnpublishedErrors", "build_database", "is_stale", "left_out"]
@@ -133,13 +134,16 @@ def build_database(
     allow_errors: bool = False,
     lock_timeout: float = 60.0,
     on_wait: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Write the database atomically; return its path.
 
     Raises :class:`UnpublishedErrors` (before writing anything) when the analysis has
     unacknowledged errors and ``allow_errors`` is false; :class:`BuildError` when the
-    database cannot be written. ``on_wait`` is told once when another build holds the lock.
+    database cannot be written. ``on_wait`` is told once when another build holds the lock;
+    ``progress`` times each stage of the write.
     """
+    progress = progress or quiet()
     target = (path or analysis.settings.database_path).resolve()
     errors = [f for f in analysis.findings if f.fails]
     if errors and not allow_errors:
@@ -155,8 +159,9 @@ def build_database(
                 stale.unlink(missing_ok=True)
             temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             try:
-                _write(analysis, temp)
-                _swap(temp, target)
+                _write(analysis, temp, progress)
+                with progress.stage("swap"):
+                    _swap(temp, target)
                 replaced = True
             finally:
                 temp.unlink(missing_ok=True)
@@ -181,7 +186,7 @@ def _swap(temp: Path, target: Path) -> None:
     _reached("directory")
 
 
-def _write(analysis: Analysis, temp: Path) -> None:
+def _write(analysis: Analysis, temp: Path, progress: Progress) -> None:
     db = sqlite_utils.Database(temp, recreate=True)
     try:
         db.execute("pragma journal_mode = off")
@@ -190,16 +195,20 @@ def _write(analysis: Analysis, temp: Path) -> None:
         _reached("tables")
         with db.conn:
             for table, records in rows(analysis):
-                db[table].insert_all(records)
+                with progress.stage(f"insert {table}"):
+                    db[table].insert_all(records)
         _reached("rows")
-        index_and_search(db)
+        with progress.stage("indexes and search"):
+            index_and_search(db)
         _reached("fts")
         create_views(db)
         _reached("views")
-        verify(db)
+        with progress.stage("integrity"):
+            verify(db)
         _reached("integrity")
-        db.execute("pragma journal_mode = delete")
-        db.vacuum()
+        with progress.stage("vacuum"):
+            db.execute("pragma journal_mode = delete")
+            db.vacuum()
         _reached("vacuum")
     except SchemaError as exc:
         raise BuildError(str(exc)) from None
