@@ -140,3 +140,15 @@ def test_ranked_search_snippets_only_the_rows_it_returns():
         inner = sql[sql.index("(select rowid") : sql.index(") f")]
         assert "order by rank limit 100" in inner, name  # kb_snippet runs on these 100 rows only
         assert "kb_snippet" not in inner
+
+
+async def test_suggested_facets_are_off_even_without_kb_serve(shipped):
+    from datasette.app import Datasette
+
+    _, path = shipped
+    ds = Datasette([str(path)], settings={"suggest_facets": True})
+    await ds.invoke_startup()
+    response = await ds.client.get(f"/{path.stem}/claims.json", params={"_extra": "suggested_facets"})
+    assert response.status_code == 200
+    assert response.json()["suggested_facets"] == []
+    assert ds.setting("suggest_facets") is False
