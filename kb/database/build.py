@@ -53,7 +53,7 @@ STAGES = (
     "fts",  # ... indexes and full-text search
     "views",  # ... views
     "integrity",  # integrity_check and foreign_key_check passed
-    "vacuum",  # journal mode DELETE, vacuumed
+    "vacuum",  # journal mode DELETE, vacuumed if it has many free pages
     "fsync",  # the temporary file is on disk
     "replace",  # os.replace put it in place of the database
     "directory",  # the folder is fsynced: the new database is durable
