@@ -28,7 +28,15 @@ import sqlite_utils
 
 from kb.analyse import Analysis
 from kb.database.rows import rows
-from kb.database.schema import SchemaError, create_tables, create_views, index_and_search, verify
+from kb.database.schema import (
+    SchemaError,
+    compact,
+    create_tables,
+    create_views,
+    index_and_search,
+    insert_rows,
+    verify,
+)
 from kb.findings import Finding
 from kb.inputs import fingerprint
 from kb.progress import Progress, quiet
@@ -45,7 +53,7 @@ STAGES = (
     "fts",  # ... indexes and full-text search
     "views",  # ... views
     "integrity",  # integrity_check and foreign_key_check passed
-    "vacuum",  # journal mode DELETE, vacuumed
+    "vacuum",  # journal mode DELETE, vacuumed if it has many free pages
     "fsync",  # the temporary file is on disk
     "replace",  # os.replace put it in place of the database
     "directory",  # the folder is fsynced: the new database is durable
@@ -187,19 +195,21 @@ def _swap(temp: Path, target: Path) -> None:
 
 
 def _write(analysis: Analysis, temp: Path, progress: Progress) -> None:
+    # A new file, written by this process only and fsynced before the swap: no journal, no
+    # syncs; a crash leaves a temporary file the next build sweeps.
     db = sqlite_utils.Database(temp, recreate=True)
     try:
         db.execute("pragma journal_mode = off")
         db.execute("pragma synchronous = off")
         create_tables(db)
         _reached("tables")
-        with db.conn:
+        with db.conn:  # one transaction for every row
             for table, records in rows(analysis):
                 with progress.stage(f"insert {table}"):
-                    db[table].insert_all(records)
+                    insert_rows(db.conn, table, records)
         _reached("rows")
         with progress.stage("indexes and search"):
-            index_and_search(db)
+            index_and_search(db, progress)
         _reached("fts")
         create_views(db)
         _reached("views")
@@ -207,8 +217,7 @@ def _write(analysis: Analysis, temp: Path, progress: Progress) -> None:
             verify(db)
         _reached("integrity")
         with progress.stage("vacuum"):
-            db.execute("pragma journal_mode = delete")
-            db.vacuum()
+            compact(db)
         _reached("vacuum")
     except SchemaError as exc:
         raise BuildError(str(exc)) from None

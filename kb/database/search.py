@@ -27,6 +27,7 @@ import sqlite3
 
 import sqlite_utils
 
+from kb.progress import Progress, quiet
 from kb.search import index_text, match_expression, snippet
 
 __all__ = ["INDEXES", "create_search_indexes", "register_functions"]
@@ -40,25 +41,29 @@ INDEXES: dict[str, tuple[str, dict[str, float]]] = {
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 
 
-def create_search_indexes(db: sqlite_utils.Database) -> None:
+def create_search_indexes(db: sqlite_utils.Database, progress: Progress | None = None) -> None:
     """Create and fill the search tables (the database is rebuilt whole: no triggers)."""
+    progress = progress or quiet()
     for index, (table, weights) in INDEXES.items():
-        columns = list(weights)
-        db.execute(f"drop table if exists [{index}]")
-        db.execute(
-            f"create virtual table [{index}] using fts5({', '.join(columns)}, content='', tokenize='{TOKENIZE}')"
-        )
-        selected = ", ".join(f"[{column}]" for column in columns)
-        records = (
-            (rowid, *(index_text(value) for value in values))
-            for rowid, *values in db.execute(f"select rowid, {selected} from [{table}]").fetchall()
-        )
-        placeholders = ", ".join("?" for _ in range(len(columns) + 1))
-        with db.conn:
-            db.conn.executemany(f"insert into [{index}] (rowid, {', '.join(columns)}) values ({placeholders})", records)
-        ranking = "bm25(" + ", ".join(str(weight) for weight in weights.values()) + ")"
-        db.execute(f"insert into [{index}] ([{index}], rank) values ('rank', ?)", [ranking])
-        db.execute(f"insert into [{index}] ([{index}]) values ('optimize')")
+        with progress.stage(f"search {table}"):
+            _fill(db, index, table, weights)
+
+
+def _fill(db: sqlite_utils.Database, index: str, table: str, weights: dict[str, float]) -> None:
+    columns = list(weights)
+    db.execute(f"drop table if exists [{index}]")
+    db.execute(f"create virtual table [{index}] using fts5({', '.join(columns)}, content='', tokenize='{TOKENIZE}')")
+    selected = ", ".join(f"[{column}]" for column in columns)
+    records = (
+        (rowid, *(index_text(value) for value in values))
+        for rowid, *values in db.execute(f"select rowid, {selected} from [{table}]").fetchall()
+    )
+    placeholders = ", ".join("?" for _ in range(len(columns) + 1))
+    with db.conn:
+        db.conn.executemany(f"insert into [{index}] (rowid, {', '.join(columns)}) values ({placeholders})", records)
+    ranking = "bm25(" + ", ".join(str(weight) for weight in weights.values()) + ")"
+    db.execute(f"insert into [{index}] ([{index}], rank) values ('rank', ?)", [ranking])
+    db.execute(f"insert into [{index}] ([{index}]) values ('optimize')")
 
 
 def register_functions(conn: sqlite3.Connection) -> None:

@@ -21,6 +21,15 @@ from kb.site.views import kb_template_vars, readable_figure_cell  # noqa: F401 (
 
 
 @hookimpl
+def startup(datasette):
+    # Suggested facets run a GROUP BY over every candidate column of every table page (about
+    # 1 s a page at 100k claims); metadata.yaml names the facets worth having. `kb serve`
+    # passes the setting; this covers a plain `datasette kb.db` too. (Datasette 0.65 has no
+    # public way for a plugin to change a setting.)
+    datasette._settings["suggest_facets"] = False
+
+
+@hookimpl
 def extra_css_urls(datasette):
     return [datasette.urls.path("/-/kb.css")]
 

@@ -89,7 +89,8 @@ def home_page(conn: sqlite3.Connection, limit: int = 10) -> dict:
         conn,
         """
 select c.id, c.statement, c.figure, c.status, c.entity_id, c.claimant,
-  (select count(*) from claim_links l where l.relation = 'contradicts' and c.id in (l.from_claim, l.to_claim))
+  (select count(*) from claim_links l where l.relation = 'contradicts' and l.from_claim = c.id)
+  + (select count(*) from claim_links l where l.relation = 'contradicts' and l.to_claim = c.id and l.from_claim != c.id)
   + (select count(*) from evidence e where e.claim_id = c.id and e.stance = 'refutes') as disputes
 from claims c where c.status in ('contested', 'refuted')
 order by disputes desc, c.stated_start desc, c.id limit ?""",
