@@ -13,12 +13,12 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kb import __version__
 from kb.analyse import Analysis, analyse_settings
-from kb.database import BuildError, UnpublishedErrors, build_database, is_stale, left_out
 from kb.findings import printable
 from kb.models import ID_PATTERN
 from kb.progress import Progress
@@ -26,6 +26,31 @@ from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
 from kb.settings import Settings, SettingsError, find_root, load_settings
 from kb.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from kb.database import UnpublishedErrors
+
+# kb.database (sqlite-utils, markdown-it, kb.cite) is imported by the commands that write a
+# database, not by `kb check`, `kb rule` or `kb show`: these wrappers import it on first call.
+
+
+def build_database(*args, **kwargs) -> Path:
+    from kb.database import build_database as build
+
+    return build(*args, **kwargs)
+
+
+def is_stale(*args, **kwargs) -> bool:
+    from kb.database import is_stale as stale
+
+    return stale(*args, **kwargs)
+
+
+def left_out(*args, **kwargs):
+    from kb.database import left_out as left
+
+    return left(*args, **kwargs)
+
 
 __all__ = ["main"]
 
@@ -266,6 +291,8 @@ def build(output, exports_, allow_errors, lock_timeout, today, root) -> None:
         kb build --allow-errors
         kb build --export csl-json --export bibtex    # also kb.csl.json and kb.bib
     """
+    from kb.database import BuildError, UnpublishedErrors
+
     settings = _settings(root)
     progress = Progress()
     analysis = _analyse(settings, today, progress=progress)
@@ -361,6 +388,7 @@ def serve(host, port, public, watch, allow_errors, root) -> None:
         kb serve --port 8002
         kb serve --public --host 0.0.0.0 --no-watch
     """
+    from kb.database import BuildError, UnpublishedErrors
     from kb.serve import ServeError
     from kb.serve import serve as run
 
@@ -741,6 +769,7 @@ def package(directory, wheel, root) -> None:
     Example:
         kb package /tmp/kb-site && docker build -t kb-site /tmp/kb-site
     """
+    from kb.database import BuildError
     from kb.publish import PublishError, write_package
 
     settings = _settings(root)

@@ -10,6 +10,7 @@ import networkx as nx
 
 from kb.graph import claim_entities
 from kb.load import Corpus
+from kb.progress import Progress, quiet
 from kb.settings import Settings
 
 __all__ = ["CheckContext", "normalise_text"]
@@ -32,6 +33,8 @@ class CheckContext:
     require_snapshots: bool = False
     entities: dict[str, str] | None = None  # claim id -> entity id, filled on first use
     figures: dict[tuple, list] | None = None  # (entity, metric) -> comparable claims, filled on first use
+    progress: Progress = field(default_factory=quiet)
+    cache: dict[str, object] = field(default_factory=dict)  # indexes built once per run by the checks
     _snapshots: dict[str, str | None] = field(default_factory=dict)
 
     @property

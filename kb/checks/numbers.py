@@ -23,6 +23,7 @@ reported on the one stated later (then by id).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from itertools import combinations
@@ -151,6 +152,70 @@ def _comparable_pairs(metric: str, records: list[Record]) -> Iterator[tuple[int,
                 yield first, second
 
 
+def _apart(low: tuple[float, float], high: tuple[float, float], tol: float) -> bool:
+    """True when the interval ``high`` lies above ``low`` by more than the tolerance
+    (:func:`gap` > ``tol``)."""
+    near_low, near_high = low[1], high[0]
+    return near_high > near_low and (near_high - near_low) / max(abs(near_low), abs(near_high)) > tol
+
+
+def _apart_pairs(metric: str, records: list[Record], bounds: list[tuple[float, float]], tol: float):
+    """The comparable pairs (:func:`_comparable_pairs`) whose intervals are more than ``tol``
+    apart, as indexes into ``records``, in no particular order.
+
+    Output-sensitive: figures are grouped by bucket and exact period, each group sorted by its
+    lower bounds; for each figure a binary search finds where the figures far enough above it
+    begin (for tol < 1, once a higher figure is far enough, every higher one is). The work is
+    n log n plus the pairs returned, not the square of a group of agreeing figures.
+    """
+    if not tol < 1:  # a wider tolerance is not monotone in the distance: compare every pair
+        for i, j in _comparable_pairs(metric, records):
+            if _apart(bounds[i], bounds[j], tol) or _apart(bounds[j], bounds[i], tol):
+                yield i, j
+        return
+    for (_, _, level), periods in _period_groups(metric, records).items():
+        order = sorted(periods)
+        ranked = {p: sorted(periods[p], key=lambda i: bounds[i][0]) for p in order}
+        lows = {p: [bounds[i][0] for i in ranked[p]] for p in order}
+        for position, first in enumerate(order):
+            yield from _above(ranked[first], ranked[first], lows[first], bounds, tol)
+            if not level:
+                continue  # flows: only the same period compares
+            for second in order[position + 1 :]:
+                if second[0] > first[1]:
+                    break
+                yield from _above(ranked[first], ranked[second], lows[second], bounds, tol)
+                yield from _above(ranked[second], ranked[first], lows[first], bounds, tol)
+
+
+def _period_groups(metric: str, records: list[Record]) -> dict[tuple, dict[tuple, list[int]]]:
+    """(bucket of _comparable_pairs, level) -> (period start, end) -> indexes."""
+    groups: dict[tuple, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for index, record in enumerate(records):
+        claim = record.model
+        if claim.kind == "opinion":
+            continue
+        unit = normal_unit(claim.unit)[0]
+        level = is_level(metric, unit)
+        groups[(_kind_group(claim.kind), unit, level)][(claim.period.start, claim.period.end)].append(index)
+    return {key: dict(periods) for key, periods in groups.items()}
+
+
+_SLACK = 1e-9  # the binary search starts a little early; each pair is then tested exactly
+
+
+def _above(items: list[int], ranked: list[int], lows: list[float], bounds, tol: float):
+    """(i, j) for each i of ``items`` and each j of ``ranked`` (sorted by lower bound) that
+    lies above i by more than ``tol``."""
+    for i in items:
+        high = bounds[i][1]
+        start = bisect_right(lows, high)
+        start = bisect_left(lows, True, start, key=lambda low: (low - high) / max(abs(low), abs(high)) > tol - _SLACK)
+        for j in ranked[start:]:
+            if _apart(bounds[i], bounds[j], tol):
+                yield i, j
+
+
 def _figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
     """(entity, canonical metric, qualifiers) -> the claims with a comparable figure; computed
     once per run."""
@@ -186,21 +251,16 @@ def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
     for (_, metric, _), records in _figures(ctx).items():
         tol = tolerance(ctx, metric)
         center = _median_magnitude(records)
-        # The pair loop is the hot path (a group of n figures has n²/2 pairs): everything it
-        # needs is computed once per claim, and gap() and ratio() are inlined.
+        # Only the pairs more than the tolerance apart are visited (_apart_pairs), and what the
+        # pair loop needs is computed once per claim.
         ids = [record.id for record in records]
         keys = [_stated_key(record) for record in records]
         bounds = [interval(record, tol) for record in records]
         mids = [(low + high) / 2 for low, high in bounds]
         conflicts: dict[int, list[int]] = defaultdict(list)
         outliers: dict[int, list[int]] = defaultdict(list)
-        for i, j in _comparable_pairs(metric, records):
-            (a_low, a_high), (b_low, b_high) = bounds[i], bounds[j]
-            if a_low <= b_high and b_low <= a_high:
-                continue  # the intervals overlap
-            near_low, near_high = (a_high, b_low) if a_high < b_low else (b_high, a_low)
-            scale = max(abs(near_low), abs(near_high))
-            if not scale or (near_high - near_low) / scale <= tol or (declared and (ids[i], ids[j]) in declared):
+        for i, j in _apart_pairs(metric, records, bounds, tol):
+            if declared and (ids[i], ids[j]) in declared:
                 continue
             mid_a, mid_b = mids[i], mids[j]
             if (

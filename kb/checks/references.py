@@ -9,7 +9,7 @@ import networkx as nx
 from kb.checks.context import CheckContext
 from kb.findings import Finding
 from kb.load import Record
-from kb.suggest import did_you_mean
+from kb.suggest import Suggester
 
 __all__ = [
     "check_circular_sourcing",
@@ -24,8 +24,13 @@ def _subject(record: Record) -> dict:
     return {"claim_id": record.id} if record.kind == "claim" else {"source_id": record.id}
 
 
-def _hint(name: str, candidates: dict) -> str:
-    return did_you_mean(name, candidates, cutoff=0.7)
+def _hint(ctx: CheckContext, name: str, kind: str) -> str:
+    """ " (did you mean `x`?)" for an unknown source or claim id; one index of the ids per run."""
+    key = f"suggest {kind}"
+    suggester = ctx.cache.get(key)
+    if suggester is None:
+        suggester = ctx.cache[key] = Suggester(ctx.corpus.sources if kind == "source" else ctx.corpus.claims, 0.7)
+    return suggester.hint(name)  # type: ignore[attr-defined]
 
 
 def _source_references(record: Record) -> Iterator[tuple[str, tuple, str]]:
@@ -65,7 +70,7 @@ def check_unknown_sources(ctx: CheckContext) -> Iterator[Finding]:
         for target, path, what in _source_references(record):
             if target not in sources and target not in broken:
                 line, column = record.position(*path)
-                message = f"{what} `{target}` names no source{_hint(target, sources)}"
+                message = f"{what} `{target}` names no source{_hint(ctx, target, 'source')}"
                 yield Finding("KB101", message, record.path, line, column, **_subject(record))
 
 
@@ -76,7 +81,7 @@ def check_unknown_claims(ctx: CheckContext) -> Iterator[Finding]:
         for target, path, what in _claim_references(record):
             if target not in claims and target not in broken:
                 line, column = record.position(*path)
-                message = f"{what} `{target}` names no claim{_hint(target, claims)}"
+                message = f"{what} `{target}` names no claim{_hint(ctx, target, 'claim')}"
                 yield Finding("KB102", message, record.path, line, column, claim_id=record.id)
 
 

@@ -59,15 +59,26 @@ def check_overdue_predictions(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _candidate_outcomes(ctx: CheckContext, record) -> list[str]:
+    """The ids of the facts and estimates that may settle a projection, sorted: same entity,
+    metric and qualifiers, an overlapping period. Looked up in an index built once per run
+    (entity, metric key -> period -> sorted ids), not by scanning every claim."""
     claim = record.model
-    entity = ctx.entity_of(record.id)
-    return sorted(
-        other.id
-        for other in ctx.corpus.claims.values()
-        if other.model.kind in ("fact", "estimate")
-        and claim.metric
-        and ctx.metric_key(other) == ctx.metric_key(record)
-        and other.model.period
-        and other.model.period.overlaps(claim.period)
-        and ctx.entity_of(other.id) == entity
-    )
+    if not claim.metric:
+        return []
+    periods = _outcome_index(ctx).get((ctx.entity_of(record.id), ctx.metric_key(record)), {})
+    start, end = claim.period.start, claim.period.end
+    found = [ids for (low, high), ids in periods.items() if low <= end and start <= high]
+    return sorted(id_ for ids in found for id_ in ids)
+
+
+def _outcome_index(ctx: CheckContext) -> dict[tuple, dict]:
+    index = ctx.cache.get("outcomes")
+    if index is None:
+        index = {}
+        for other in ctx.corpus.claims.values():
+            model = other.model
+            if model.kind in ("fact", "estimate") and model.period:
+                key = (ctx.entity_of(other.id), ctx.metric_key(other))
+                index.setdefault(key, {}).setdefault((model.period.start, model.period.end), []).append(other.id)
+        ctx.cache["outcomes"] = index
+    return index
