@@ -73,8 +73,7 @@ def current_hashes(settings: Settings, *, read: bool = True, use_cache: bool | N
 
     store = Cache(settings.root, load_entries=False) if cache_enabled(use_cache) else None
     hashes: dict[str, str | None] = {}
-    for _, path in collect_files(settings):
-        relative = path.relative_to(settings.root).as_posix()
+    for relative, path in _walk(settings):
         try:
             info = os.lstat(path)
         except OSError:
@@ -89,8 +88,27 @@ def current_hashes(settings: Settings, *, read: bool = True, use_cache: bool | N
         if not read:
             return None
         digest = hashlib.sha256()
-        hashes[relative] = digest.hexdigest() if _hash_file(digest, path) else None
+        hashes[relative] = digest.hexdigest() if _hash_file(digest, Path(path)) else None
     return hashes
+
+
+def _walk(settings: Settings) -> list[tuple[str, str]]:
+    """(relative path, path) of the files :func:`kb.load.collect_files` lists, in any order,
+    with strings only (pathlib costs more than the stat walk itself)."""
+    root = str(settings.root)
+    prefix = root.rstrip(os.sep) + os.sep
+    found = []
+    for folder in (settings.claims_dir, settings.sources_dir):
+        if not folder.is_dir():
+            continue
+        for current, folders, files in os.walk(str(folder)):
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            base = current[len(prefix) :] if current.startswith(prefix) else current
+            names = [name for name in folders if os.path.islink(os.path.join(current, name))]
+            names += [name for name in files if name.endswith(".md") and not name.startswith(".")]
+            for name in names:
+                found.append((f"{base}/{name}".replace(os.sep, "/"), os.path.join(current, name)))
+    return found
 
 
 def fingerprint(settings: Settings, today: date | None = None, hashes: dict | None = None) -> str:
