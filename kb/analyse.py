@@ -52,11 +52,13 @@ def analyse_settings(
     today: date | None = None,
     require_snapshots: bool = False,
     progress: Progress | None = None,
+    cache: bool | None = None,
 ) -> Analysis:
+    """``cache=False`` (or ``KB_NO_CACHE=1``) reads and parses every file again."""
     progress = progress or quiet()
     # 1. read every file and validate it (KB001-KB007 collected, nothing raised)
     with progress.stage("load"):
-        corpus = load_corpus(settings)
+        corpus = load_corpus(settings, cache=cache, progress=progress)
     # 2. the graph of declared relations
     with progress.stage("graph"):
         graph = build_graph(corpus)

@@ -19,6 +19,7 @@ import click
 
 from kb import __version__
 from kb.analyse import Analysis, analyse_settings
+from kb.cache import cache_enabled
 from kb.findings import printable
 from kb.models import ID_PATTERN
 from kb.progress import Progress
@@ -44,6 +45,12 @@ def is_stale(*args, **kwargs) -> bool:
     from kb.database import is_stale as stale
 
     return stale(*args, **kwargs)
+
+
+def up_to_date(*args, **kwargs):
+    from kb.database import up_to_date as current
+
+    return current(*args, **kwargs)
 
 
 def left_out(*args, **kwargs):
@@ -95,16 +102,34 @@ def _settings(root: Path | None, *, need_claims: bool = True) -> Settings:
     return settings
 
 
-def _analyse(settings: Settings, today, require_snapshots: bool = False, progress: Progress | None = None) -> Analysis:
+def _analyse(
+    settings: Settings,
+    today,
+    require_snapshots: bool = False,
+    progress: Progress | None = None,
+    cache: bool | None = None,
+) -> Analysis:
     try:
         return analyse_settings(
-            settings, today=today.date() if today else None, require_snapshots=require_snapshots, progress=progress
+            settings,
+            today=today.date() if today else None,
+            require_snapshots=require_snapshots,
+            progress=progress,
+            cache=cache,
         )
     except SettingsError as exc:
         raise KbError(str(exc)) from None
     finally:
         if progress is not None:
             progress.clear()
+
+
+def _no_cache_option(command):
+    return click.option(
+        "--no-cache",
+        is_flag=True,
+        help="Read and parse every file again, ignoring the cache in .kb-cache/ (as KB_NO_CACHE=1).",
+    )(command)
 
 
 def _guard(function):
@@ -178,10 +203,13 @@ def _report_options(command):
     is_flag=True,
     help="List acknowledged findings too (concise, full, github; json and sarif always carry them).",
 )
+@_no_cache_option
 @_today_option
 @_root_option
 @_guard
-def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, show_acknowledged, today, root) -> None:
+def check(
+    paths, fmt, output_file, strict, require_snapshots, exit_zero, show_acknowledged, no_cache, today, root
+) -> None:
     """Check the knowledge base and report findings.
 
     PATHS limit the report to those files or folders (the whole knowledge base is
@@ -196,9 +224,9 @@ def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, show_ac
     """
     settings = _settings(root)
     progress = Progress()
-    analysis = _analyse(settings, today, require_snapshots, progress)
+    findings = _checked(settings, today, require_snapshots, progress, no_cache)
     progress.write_timings()
-    findings = _limit(analysis.findings, paths, settings.root)
+    findings = _limit(findings, paths, settings.root)
     report = render(findings, fmt or "concise", settings.root, show_acknowledged)
     if output_file:
         _write_report(output_file, report)
@@ -211,6 +239,26 @@ def check(paths, fmt, output_file, strict, require_snapshots, exit_zero, show_ac
     failing = [f for f in findings if f.fails or (strict and f.severity == "warning" and not f.acknowledged)]
     if failing and not exit_zero:
         sys.exit(1)
+
+
+def _checked(settings: Settings, today, require_snapshots: bool, progress: Progress, no_cache: bool) -> list:
+    """The findings of the whole knowledge base: those of the last check when its inputs
+    (same fingerprint) and options are the same, else those of a new analysis."""
+    from kb.cache import load_findings, save_findings
+    from kb.inputs import current_hashes, fingerprint
+
+    day = today.date() if today else None
+    if no_cache or not cache_enabled():
+        return _analyse(settings, today, require_snapshots, progress, cache=False).findings
+    with progress.stage("fingerprint"):
+        key = f"{fingerprint(settings, day, current_hashes(settings))} snapshots={require_snapshots}"
+        findings = load_findings(settings.root, key)
+    if findings is not None:
+        return findings
+    analysis = _analyse(settings, today, require_snapshots, progress)
+    parsed = f"{fingerprint(settings, day, analysis.corpus.hashes)} snapshots={require_snapshots}"
+    save_findings(settings.root, parsed, analysis.findings)
+    return analysis.findings
 
 
 def _write_report(path: Path, report: str) -> None:
@@ -273,10 +321,11 @@ def _lock_timeout_option(command):
 )
 @_allow_errors_option
 @_lock_timeout_option
+@_no_cache_option
 @_today_option
 @_root_option
 @_guard
-def build(output, exports_, allow_errors, lock_timeout, today, root) -> None:
+def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -> None:
     """Build the SQLite database from the claims and sources.
 
     The database is written to a temporary file and swapped in only when complete: a
@@ -290,13 +339,27 @@ def build(output, exports_, allow_errors, lock_timeout, today, root) -> None:
         kb build -o /tmp/kb.db
         kb build --allow-errors
         kb build --export csl-json --export bibtex    # also kb.csl.json and kb.bib
+
+    Nothing changed since the last build (same files, settings, date, kb version): the
+    database is left as it is ("up to date"); --no-cache builds anyway.
     """
     from kb.database import BuildError, UnpublishedErrors
 
     settings = _settings(root)
-    progress = Progress()
-    analysis = _analyse(settings, today, progress=progress)
     target = output or settings.database_path
+    cache = False if no_cache else None
+    day = today.date() if today else None
+    current = None if no_cache or not cache_enabled() else up_to_date(settings, target, day)
+    if current is not None and (allow_errors or not current["errors"]):
+        click.echo(
+            f"{_shown(target)} is up to date: {current['claims']} claims, {current['sources']} sources, "
+            f"{current['findings']} findings ({current['errors']} errors)."
+        )
+        if exports_:
+            _write_exports(_analyse(settings, today, cache=cache), target.resolve(), exports_)
+        return
+    progress = Progress()
+    analysis = _analyse(settings, today, progress=progress, cache=cache)
     try:
         path = build_database(
             analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say, progress=progress
@@ -310,6 +373,10 @@ def build(output, exports_, allow_errors, lock_timeout, today, root) -> None:
         progress.clear()
         progress.write_timings()
     _report_build(analysis, path)
+    _write_exports(analysis, path, exports_)
+
+
+def _write_exports(analysis: Analysis, path: Path, exports_) -> None:
     from kb.exports import SUFFIXES, export
 
     for fmt in dict.fromkeys(exports_):

@@ -3,8 +3,11 @@ the snapshot folders, the kb version and the date the time rules use.
 
 Two fingerprints are taken of the same list: ``signature`` (names, sizes, modification
 times: cheap, polled by ``kb serve``) and ``fingerprint`` (a content hash: stored in the
-database, it decides whether a build is stale). Files are hashed in chunks, so a huge
-file costs time, not memory.
+database, it decides whether a build is stale). The fingerprint a build stores is made from
+the sha256 of the bytes the load actually parsed (``Corpus.hashes``), never from a second
+read afterwards: a file edited during a build leaves the database stale, never falsely
+fresh. ``current_hashes`` gives the same per-file hashes for the files as they are now,
+without reading a file whose stat matches the cache's manifest (:mod:`kb.cache`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from kb.frontmatter import MAX_FILE_BYTES
 from kb.load import collect_files
 from kb.settings import Settings
 
-__all__ = ["SETTINGS_FILES", "fingerprint", "input_paths", "signature"]
+__all__ = ["SETTINGS_FILES", "current_hashes", "fingerprint", "input_paths", "signature"]
 
 SETTINGS_FILES = ("kb.toml", "pyproject.toml")
 _CHUNK = 1 << 20
@@ -62,10 +65,61 @@ def signature(settings: Settings, today: date | None = None) -> tuple:
     return (_day(settings, today).isoformat(), *stats)
 
 
-def fingerprint(settings: Settings, today: date | None = None) -> str:
+def current_hashes(settings: Settings, *, read: bool = True, use_cache: bool | None = None) -> dict | None:
+    """Relative path -> sha256 of every claim and source file as it is now (None for one that
+    is not a readable regular file). A file whose stat matches the manifest is not read;
+    with ``read=False`` any other file makes the answer None ("cannot tell without reading")."""
+    from kb.cache import Cache, cache_enabled
+
+    store = Cache(settings.root, load_entries=False) if cache_enabled(use_cache) else None
+    hashes: dict[str, str | None] = {}
+    for relative, path in _walk(settings):
+        try:
+            info = os.lstat(path)
+        except OSError:
+            hashes[relative] = None
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            hashes[relative] = None
+            continue
+        if store is not None and (known := store.known_hash(relative, info)) is not None:
+            hashes[relative] = known
+            continue
+        if not read:
+            return None
+        digest = hashlib.sha256()
+        hashes[relative] = digest.hexdigest() if _hash_file(digest, Path(path)) else None
+    return hashes
+
+
+def _walk(settings: Settings) -> list[tuple[str, str]]:
+    """(relative path, path) of the files :func:`kb.load.collect_files` lists, in any order,
+    with strings only (pathlib costs more than the stat walk itself)."""
+    root = str(settings.root)
+    prefix = root.rstrip(os.sep) + os.sep
+    found = []
+    for folder in (settings.claims_dir, settings.sources_dir):
+        if not folder.is_dir():
+            continue
+        for current, folders, files in os.walk(str(folder)):
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            base = current[len(prefix) :] if current.startswith(prefix) else current
+            names = [name for name in folders if os.path.islink(os.path.join(current, name))]
+            names += [name for name in files if name.endswith(".md") and not name.startswith(".")]
+            for name in names:
+                found.append((f"{base}/{name}".replace(os.sep, "/"), os.path.join(current, name)))
+    return found
+
+
+def fingerprint(settings: Settings, today: date | None = None, hashes: dict | None = None) -> str:
     """A content hash of the settings and of every claim and source file; snapshots count by
-    name, size and modification time; the kb and schema versions and the date are part of it."""
-    configs, files, snapshots = input_paths(settings)
+    name, size and modification time; the kb and schema versions and the date are part of it.
+
+    ``hashes`` (relative path -> sha256, as :attr:`kb.load.Corpus.hashes`) are the files'
+    hashes; without them the files are read now (:func:`current_hashes`)."""
+    configs, _, snapshots = input_paths(settings)
+    if hashes is None:
+        hashes = current_hashes(settings) or {}
     day = _day(settings, today)
     digest = hashlib.sha256(f"kb {__version__} schema {_schema_version()} today {day}\n".encode())
     for folder in settings.snapshot_dirs:
@@ -74,21 +128,26 @@ def fingerprint(settings: Settings, today: date | None = None) -> str:
         with contextlib.suppress(OSError):
             info = path.stat()
             digest.update(f"{path.name} {info.st_size} {info.st_mtime_ns}\n".encode())
-    for path in [*configs, *files]:
+    for path in configs:
         digest.update(path.relative_to(settings.root).as_posix().encode() + b"\0")
         _hash_file(digest, path)
+    for relative, known in sorted(hashes.items()):
+        digest.update(f"{relative}\0{known or '-'}\n".encode())
     return digest.hexdigest()
 
 
-def _hash_file(digest, path: Path) -> None:
-    """Hash a regular file's content; anything else (a FIFO would block the open forever) or a
-    file over the size limit (the loader refuses it unread) counts by its stat."""
+def _hash_file(digest, path: Path) -> bool:
+    """Hash a regular file's content (True); anything else (a FIFO would block the open
+    forever) or a file over the size limit (the loader refuses it unread) counts by its
+    stat, an unreadable one not at all (False)."""
     with contextlib.suppress(OSError):
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
         with open(descriptor, "rb", closefd=True) as handle:
             info = os.fstat(descriptor)
             if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
                 digest.update(f"{info.st_mode} {info.st_size} {info.st_mtime_ns}\n".encode())
-                return
+                return False
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
+            return True
+    return False

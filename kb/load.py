@@ -23,6 +23,7 @@ from kb.models import (
     Claim,
     Source,
 )
+from kb.progress import Progress, quiet
 from kb.settings import Settings
 from kb.validation import problems
 
@@ -39,6 +40,7 @@ class Record:
     path: str
     model: Claim | Source
     document: Document
+    body_html: str | None = None  # the body rendered once (kb.render), for the database
 
     @property
     def id(self) -> str:
@@ -62,6 +64,8 @@ class Corpus:
     findings: list[Finding] = field(default_factory=list)
     broken_ids: set[str] = field(default_factory=set)
     broken_references: set[str] = field(default_factory=set)
+    # relative path -> sha256 of the bytes that were parsed (None: not readable as a file)
+    hashes: dict[str, str | None] = field(default_factory=dict)
 
     def record(self, id_: str) -> Record | None:
         return self.claims.get(id_) or self.sources.get(id_)
@@ -179,12 +183,21 @@ def load_file(kind: Kind, path: Path, root: Path) -> Loaded:
     """Read and validate one file."""
     shown = _display(path, root)
     try:
-        document = read_frontmatter(decode(read_bytes(path, root)))
+        raw = read_bytes(path, root)
     except FrontmatterError as exc:
         return Loaded(None, [Finding(exc.code, exc.message, shown, exc.line, exc.column)], None, set())
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
         reason = getattr(exc, "strerror", None) or str(exc)
         return Loaded(None, [Finding("KB001", f"cannot read the file: {reason}", shown)], None, set())
+    return parse_file(kind, path, shown, raw)
+
+
+def parse_file(kind: Kind, path: Path, shown: str, raw: bytes) -> Loaded:
+    """Decode, read the frontmatter of, validate and render the bytes of one file."""
+    try:
+        document = read_frontmatter(decode(raw))
+    except FrontmatterError as exc:
+        return Loaded(None, [Finding(exc.code, exc.message, shown, exc.line, exc.column)], None, set())
     raw_id = document.data.get("id")
     id_ = raw_id if isinstance(raw_id, str) else None
     subject = {"claim_id" if kind == "claim" else "source_id": id_}
@@ -197,7 +210,11 @@ def load_file(kind: Kind, path: Path, root: Path) -> Loaded:
         return Loaded(None, sorted(findings, key=Finding.sort_key), id_, raw_references(document.data))
     if any(finding.code == "KB007" for finding in findings):  # an invalid id is never a key in the database
         return Loaded(None, findings, id_, raw_references(document.data))
-    return Loaded(Record(kind, shown, model, document), findings, id_, set())  # type: ignore[arg-type]
+    from kb.render import render_markdown
+
+    body = document.body.strip()
+    html = render_markdown(body) if body else None
+    return Loaded(Record(kind, shown, model, document, html), findings, id_, set())  # type: ignore[arg-type]
 
 
 def _id_findings(document: Document, path: Path, shown: str, subject: dict) -> list[Finding]:
@@ -246,16 +263,22 @@ def _schema_findings(
     return findings
 
 
-def load_corpus(settings: Settings) -> Corpus:
+def load_corpus(settings: Settings, *, cache: bool | None = None, progress: Progress | None = None) -> Corpus:
     """Load every claim and source of the knowledge base described by ``settings``.
 
     When several files claim one id, the one that loaded and whose file name matches the id
-    keeps it; each other file gets KB005 (and is left out).
+    keeps it; each other file gets KB005 (and is left out). Files unchanged since the last
+    load come from the cache (:mod:`kb.cache`; ``cache=False`` or ``KB_NO_CACHE=1``
+    bypass it): the result is the same either way.
     """
+    from kb.cache import load_all
+
+    progress = progress or quiet()
     corpus = Corpus(settings)
     by_id: dict[str, list[tuple[Path, Loaded]]] = {}
-    for kind, path in collect_files(settings):
-        loaded = load_file(kind, path, settings.root)
+    with progress.stage("walk"):
+        files = collect_files(settings)
+    for _kind, path, loaded in load_all(files, settings.root, corpus.hashes, cache, progress):
         corpus.findings.extend(loaded.findings)
         corpus.broken_references |= loaded.references
         if loaded.id is not None:

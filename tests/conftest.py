@@ -93,3 +93,9 @@ def minimal(kb: KB) -> KB:
     kb.source()
     kb.claim()
     return kb
+
+
+@pytest.fixture(autouse=True)
+def _cache_key_home(tmp_path_factory, monkeypatch):
+    """The cache's signing key (kb.cache) goes to a folder of the test session, not ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))

@@ -22,6 +22,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import sqlite_utils
@@ -38,11 +39,11 @@ from kb.database.schema import (
     verify,
 )
 from kb.findings import Finding
-from kb.inputs import fingerprint
+from kb.inputs import current_hashes, fingerprint
 from kb.progress import Progress, quiet
 from kb.settings import Settings
 
-__all__ = ["STAGES", "BuildError", "UnpublishedErrors", "build_database", "is_stale", "left_out"]
+__all__ = ["STAGES", "BuildError", "UnpublishedErrors", "build_database", "is_stale", "left_out", "up_to_date"]
 
 # The steps of a build, in order; KB_TEST_KILL_AT names one of them.
 STAGES = (
@@ -89,17 +90,38 @@ def left_out(analysis: Analysis) -> list[str]:
     return sorted({f.path for f in analysis.findings if f.code < "KB100"} - loaded)
 
 
-def is_stale(settings: Settings) -> bool:
-    """True when the database is missing or was built from other inputs."""
-    path = settings.database_path
+def _built(path: Path) -> dict | None:
+    """The kb_build row of the database at ``path`` and its count of failing findings."""
     if not path.is_file():
-        return True
+        return None
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            row = conn.execute("select input_hash from kb_build").fetchone()
+            row = conn.execute("select input_hash, claims, sources, findings from kb_build").fetchone()
+            errors = conn.execute(
+                "select count(*) from findings where severity = 'error' and not acknowledged"
+            ).fetchone()
     except sqlite3.Error:
-        return True
-    return row is None or row[0] != fingerprint(settings)
+        return None
+    if row is None:
+        return None
+    return {"input_hash": row[0], "claims": row[1], "sources": row[2], "findings": row[3], "errors": errors[0]}
+
+
+def is_stale(settings: Settings, path: Path | None = None, today: date | None = None) -> bool:
+    """True when the database is missing or was built from other inputs (a file whose stat
+    does not match the cache's manifest is read and hashed: a changed input is never
+    called fresh)."""
+    built = _built(path or settings.database_path)
+    return built is None or built["input_hash"] != fingerprint(settings, today, current_hashes(settings))
+
+
+def up_to_date(settings: Settings, path: Path | None = None, today: date | None = None) -> dict | None:
+    """The database's counts (claims, sources, findings, errors) when it was built from
+    exactly the current inputs, else None: then ``kb build`` has nothing to do."""
+    built = _built((path or settings.database_path).resolve())
+    if built is None or built["input_hash"] != fingerprint(settings, today, current_hashes(settings)):
+        return None
+    return built
 
 
 @contextlib.contextmanager

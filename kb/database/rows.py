@@ -101,7 +101,7 @@ def _source_row(analysis: Analysis, record) -> dict:
         "origin_id": _known(analysis, evidence_origin(analysis.graph, source.id, None)),
         "tags": _json(source.tags),
         "body": body or None,
-        "body_html": render_markdown(body) if body else None,
+        "body_html": (record.body_html or render_markdown(body)) if body else None,
         "path": record.path,
         **_citation(analysis, cite.source_key(source.id)),
     }
@@ -160,7 +160,7 @@ def _claim_row(analysis: Analysis, record, entities: dict[str, str]) -> dict:
         "derived_formula": claim.derived_from.formula if claim.derived_from else None,
         "tags": _json(claim.tags),
         "body": body or None,
-        "body_html": render_markdown(body) if body else None,
+        "body_html": (record.body_html or render_markdown(body)) if body else None,
         "path": record.path,
         **_citation(analysis, cite.claim_key(claim.id)),
     }
@@ -270,7 +270,7 @@ def _build_row(analysis: Analysis) -> dict:
         "schema_version": SCHEMA_VERSION,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": _git_commit(analysis.settings.root),
-        "input_hash": fingerprint(analysis.settings, analysis.today),
+        "input_hash": fingerprint(analysis.settings, analysis.today, analysis.corpus.hashes or None),
         "today": analysis.today.isoformat(),
         "claims": len(analysis.corpus.claims),
         "sources": len(analysis.corpus.sources),

@@ -1,0 +1,316 @@
+"""A content-hash cache of parsed and validated files, and a manifest of file stats.
+
+Both live in ``<root>/.kb-cache/`` (a folder with a ``.gitignore`` of ``*``; safe to delete
+at any time). ``KB_NO_CACHE=1`` (or ``--no-cache``) bypasses them.
+
+* ``entries``: one signed pickle of ``{key: (Loaded, body_html)}``. A key is the sha256 of
+  the file's bytes, its kind, its relative path (KB006 depends on the file name), the kb
+  version and :data:`FORMAT`. What ``load_file`` gives depends on nothing else in the
+  settings (the root only through the relative path). Symbolic links and unreadable files
+  are never cached.
+* ``manifest``: relative path → (size, mtime_ns, ctime_ns, inode, sha256), and when it
+  was written. A file whose stat matches is not read again. Racy guard (as git): a file
+  modified within 2 s of the manifest's writing is re-hashed. ``ctime`` cannot be set back
+  by ``os.utime``, so an edit that restores size and mtime is still seen.
+
+Pickle is code execution, so each file is signed with an HMAC-SHA256 key kept per user
+outside the knowledge base (``$XDG_CACHE_HOME/kb/key`` or ``~/.cache/kb/key``, mode
+0600): a ``.kb-cache`` that came with a clone or a tarball fails the check and is ignored,
+never unpickled. A corrupt, truncated, foreign or old-format file is a silent miss. Writes
+go to a temporary file and ``os.replace``: two builds at once never leave a torn file (the
+last one wins).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import pickle
+import secrets
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+from kb import __version__
+
+__all__ = ["FORMAT", "Cache", "cache_enabled", "entry_key", "load_findings", "save_findings"]
+
+FORMAT = 1  # bump when what an entry holds changes shape or meaning
+RACY_NS = 2_000_000_000
+_MAGIC = b"kb-cache\0"
+_DIGEST = 32
+
+
+def cache_enabled(flag: bool | None = None) -> bool:
+    if flag is not None:
+        return flag
+    return os.environ.get("KB_NO_CACHE", "") in ("", "0")
+
+
+def _key_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "kb" / "key"
+
+
+def _user_key() -> bytes | None:
+    """The per-user signing key, created (0600) on first use; None when it cannot be had."""
+    path = _key_path()
+    try:
+        data = path.read_bytes()
+        if len(data) >= 32:
+            return data
+    except OSError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if len(data) >= 32 else None
+
+
+def entry_key(digest: str, kind: str, relative: str) -> str:
+    return f"{FORMAT}\0{__version__}\0{kind}\0{relative}\0{digest}"
+
+
+def _header() -> bytes:
+    return _MAGIC + f"{FORMAT} {__version__}\n".encode()
+
+
+def _read_signed(path: Path, key: bytes) -> Any:
+    """The unpickled payload, or None for anything not written by this user and version."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    header = _header()
+    if not blob.startswith(header) or len(blob) < len(header) + _DIGEST:
+        return None
+    signature, payload = blob[len(header) : len(header) + _DIGEST], blob[len(header) + _DIGEST :]
+    if not hmac.compare_digest(signature, hmac.new(key, header + payload, hashlib.sha256).digest()):
+        return None
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()  # unpickling builds millions of small objects: collections would triple its time
+    try:
+        return pickle.loads(payload)
+    except Exception:  # signed by us but unreadable (a kb bug or a changed class): a miss
+        return None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write_signed(path: Path, key: bytes, value: Any) -> None:
+    header = _header()
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    signature = hmac.new(key, header + payload, hashlib.sha256).digest()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(header + signature + payload)
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+
+
+class Cache:
+    """The cache of one knowledge base; every failure is a miss, never an error."""
+
+    def __init__(self, root: Path, *, load_entries: bool = True):
+        self.folder = root / ".kb-cache"
+        self.key = _user_key()
+        self.entries: dict[str, tuple] = {}
+        self.manifest: dict[str, tuple] = {}
+        self.manifest_written = 0
+        self.dirty = False
+        if self.key is None:
+            return
+        manifest = _read_signed(self.folder / "manifest", self.key)
+        if isinstance(manifest, tuple) and len(manifest) == 2 and isinstance(manifest[1], dict):
+            self.manifest_written, self.manifest = manifest
+        if load_entries:
+            entries = _read_signed(self.folder / "entries", self.key)
+            if isinstance(entries, dict):
+                self.entries = entries
+
+    def known_hash(self, relative: str, info: os.stat_result) -> str | None:
+        """The sha256 the manifest holds for a file whose stat still matches (None: read it)."""
+        row = self.manifest.get(relative)
+        if row is None or row[:4] != (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino):
+            return None
+        if max(info.st_mtime_ns, info.st_ctime_ns) >= self.manifest_written - RACY_NS:
+            return None  # racy: it may have changed within the timestamp's resolution since
+        return row[4]
+
+    def save(self, manifest: dict[str, tuple], entries: dict[str, tuple] | None) -> None:
+        """Write the manifest (and the entries, when given); failures are ignored."""
+        if self.key is None:
+            return
+        with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+            self.folder.mkdir(exist_ok=True)
+            ignore = self.folder / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("*\n", encoding="utf-8")
+            if entries is not None:
+                _write_signed(self.folder / "entries", self.key, entries)
+            _write_signed(self.folder / "manifest", self.key, (time.time_ns(), manifest))
+
+
+# --- the findings of the last check, for a `kb check` with nothing changed ----------------
+
+
+def load_findings(root: Path, key: str) -> list | None:
+    """The findings stored for ``key`` (the inputs' fingerprint and the check's options)."""
+    secret = _user_key()
+    if secret is None:
+        return None
+    stored = _read_signed(root / ".kb-cache" / "findings", secret)
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key and isinstance(stored[1], list):
+        return stored[1]
+    return None
+
+
+def save_findings(root: Path, key: str, findings: list) -> None:
+    secret = _user_key()
+    if secret is None:
+        return
+    folder = root / ".kb-cache"
+    with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+        folder.mkdir(exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n", encoding="utf-8")
+        _write_signed(folder / "findings", secret, (key, findings))
+
+
+# --- loading every file through the cache, in parallel when many need parsing -------------
+
+PARALLEL_THRESHOLD = 2000  # fewer files to parse than this: one process (a fork costs ~0.1 s)
+CHUNK = 250
+
+
+def jobs() -> int:
+    try:
+        wanted = int(os.environ.get("KB_JOBS", "0"))
+    except ValueError:
+        wanted = 0
+    return wanted if wanted > 0 else min(os.cpu_count() or 1, 4)
+
+
+def _stat_row(info: os.stat_result, digest: str) -> tuple:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, digest)
+
+
+def _parse_chunk(chunk: list[tuple]) -> list:
+    """In a worker: parse (kind, path, shown, bytes) items; the Loaded of each, in order."""
+    from kb.load import parse_file
+
+    return [parse_file(kind, Path(path), shown, raw) for kind, path, shown, raw in chunk]
+
+
+def _parse_many(items: list[tuple], progress) -> list:
+    """parse_file over items, in a fork pool when there are many (same order as serial); a
+    pool that fails in any way leaves the work to this process."""
+    from kb.load import parse_file
+
+    workers = jobs()
+    if len(items) >= PARALLEL_THRESHOLD and workers > 1:
+        import gc
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+        results: list = []
+        try:
+            context = multiprocessing.get_context("fork")
+            gc.freeze()  # the forked workers share the parent's pages instead of copying them
+            # (a dead worker raises BrokenProcessPool here, where multiprocessing.Pool would hang)
+            with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool:
+                for part in pool.map(_parse_chunk, chunks):
+                    results.extend(part)
+                    progress.advance(len(part))
+        except Exception:  # a worker died, or fork is unavailable: serial below, nothing lost
+            results = []
+        finally:
+            gc.unfreeze()
+        if len(results) == len(items):
+            return results
+    out = []
+    for kind, path, shown, raw in items:
+        out.append(parse_file(kind, Path(path), shown, raw))
+        progress.advance()
+    return out
+
+
+def load_all(files: list[tuple[str, Path]], root: Path, hashes: dict, use: bool | None, progress) -> list[tuple]:
+    """(kind, path, Loaded) for each file, in order; fills ``hashes`` (relative path -> sha256
+    of the bytes parsed, None for a file that could not be read as one)."""
+    from kb.frontmatter import FrontmatterError
+    from kb.load import _display, load_file, read_bytes
+
+    store = Cache(root) if cache_enabled(use) else None
+    results: list = [None] * len(files)
+    manifest: dict[str, tuple] = {}
+    entries: dict[str, tuple] = {}
+    misses: list[tuple[int, str]] = []  # (index, entry key) to parse
+    items: list[tuple] = []
+    with progress.stage("read", total=len(files)):
+        for index, (kind, path) in enumerate(files):
+            shown = _display(path, root)
+            info = None
+            try:
+                info = os.lstat(path)
+            except OSError:
+                pass
+            if info is None or not stat.S_ISREG(info.st_mode):  # not a regular file: never cached
+                results[index] = load_file(kind, path, root)  # type: ignore[arg-type]
+                hashes[shown] = None
+                continue
+            if store is not None and (digest := store.known_hash(shown, info)) is not None:
+                key = entry_key(digest, kind, shown)
+                if (hit := store.entries.get(key)) is not None:
+                    results[index] = hit
+                    hashes[shown] = digest
+                    manifest[shown] = store.manifest[shown]
+                    entries[key] = hit
+                    continue
+            try:
+                raw = read_bytes(path, root)
+            except (FrontmatterError, OSError, RuntimeError):
+                results[index] = load_file(kind, path, root)  # type: ignore[arg-type]  # says why
+                hashes[shown] = None
+                continue
+            digest = hashlib.sha256(raw).hexdigest()
+            hashes[shown] = digest
+            manifest[shown] = _stat_row(info, digest)
+            key = entry_key(digest, kind, shown)
+            if store is not None and (hit := store.entries.get(key)) is not None:
+                results[index] = hit
+                entries[key] = hit
+                continue
+            misses.append((index, key))
+            items.append((kind, str(path), shown, raw))
+        progress.advance(len(files))
+    with progress.stage("parse", total=len(items)):
+        parsed = _parse_many(items, progress) if items else []
+    for (index, key), loaded in zip(misses, parsed, strict=True):
+        results[index] = loaded
+        entries[key] = loaded
+    if store is not None and (items or manifest != store.manifest or len(entries) != len(store.entries)):
+        with progress.stage("cache"):
+            store.save(manifest, entries if (items or len(entries) != len(store.entries)) else None)
+    return [(kind, path, loaded) for (kind, path), loaded in zip(files, results, strict=True)]

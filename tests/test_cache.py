@@ -1,0 +1,279 @@
+"""The cache (kb.cache) is never stale: after every kind of change, a build and a check
+that use it equal a clean build and check (--no-cache), table by table and byte by byte.
+
+What is guaranteed: a file is re-read when its size, mtime, ctime or inode differ from the
+manifest, or when it was modified within 2 s of the manifest's writing (racy guard). An
+edit that puts size and mtime back with ``os.utime`` still changes ctime, which a user
+cannot set: it is seen (tested below with the racy guard off).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import kb.cache
+import kb.inputs
+from kb import cache as kbcache
+from kb.analyse import analyse
+from kb.cli import main
+from kb.database import build_database, is_stale
+from kb.load import load_corpus
+from kb.settings import load_settings
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    return result.output
+
+
+def tables(path: Path) -> dict[str, list]:
+    with sqlite3.connect(path) as conn:
+        names = [row[0] for row in conn.execute("select name from sqlite_master where type = 'table' order by name")]
+        out = {}
+        for name in names:
+            cursor = conn.execute(f'select * from "{name}"')
+            columns = [d[0] for d in cursor.description]
+            rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+            for row in rows:
+                row.pop("built_at", None)
+            out[name] = sorted(rows, key=repr)
+    return out
+
+
+def assert_fresh(root: Path, *extra: str) -> None:
+    """A cached build + check equal a clean one."""
+    cached_db, clean_db = root / "kb.db", root / "clean.db"
+    common = ["--root", str(root), *extra]
+    run("build", "--allow-errors", "-o", str(cached_db), *common)
+    run("build", "--allow-errors", "--no-cache", "-o", str(clean_db), *common)
+    assert tables(cached_db) == tables(clean_db)
+    for fmt in ("concise", "json", "sarif"):
+        cached = run("check", "--exit-zero", "--format", fmt, *common)
+        clean = run("check", "--exit-zero", "--format", fmt, "--no-cache", *common)
+        assert cached == clean
+
+
+@pytest.fixture
+def base(kb):
+    kb.settings('snapshots = ["archive"]\n')
+    (kb.root / "archive").mkdir()
+    (kb.root / "archive" / "outlet-report.html").write_text("<p>lose 5 billion</p>", encoding="utf-8")
+    kb.source()
+    kb.source("other-report", folder="other")
+    for i in range(6):
+        kb.claim(f"claim-{i}", folder=f"t{i % 2}")
+    kb.claim("broken", text="---\nid: broken\nstatement: [unclosed\n---\n")
+    kb.claim("wrong-name", text=(kb.root / "claims/t0/claim-0.md").read_text().replace("claim-0", "not-it"))
+    return kb
+
+
+def _edit(kb):
+    path = kb.root / "claims/t0/claim-0.md"
+    path.write_text(path.read_text().replace("5 billion", "7.5 billion"))
+
+
+def _rename(kb):
+    os.rename(kb.root / "claims/t1/claim-1.md", kb.root / "claims/t1/claim-1-renamed.md")
+
+
+def _delete(kb):
+    (kb.root / "sources/other/other-report.md").unlink()
+
+
+def _add(kb):
+    kb.claim("claim-new", folder="t9")
+
+
+def _touch(kb):
+    os.utime(kb.root / "claims/t0/claim-2.md")
+
+
+def _same_size_and_mtime(kb):
+    path = kb.root / "claims/t0/claim-2.md"
+    info = path.stat()
+    path.write_text(path.read_text().replace("5 billion", "6 billion"))
+    assert path.stat().st_size == info.st_size
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def _settings(kb):
+    kb.settings('snapshots = ["archive"]\n[rules]\nKB401 = "error"\n')
+
+
+def _pyproject(kb):
+    (kb.root / "pyproject.toml").write_text('[tool.kb]\ntoday = "2030-01-01"\n', encoding="utf-8")
+
+
+def _snapshot(kb):
+    (kb.root / "archive" / "outlet-report.html").write_text("<p>something else entirely</p>", encoding="utf-8")
+
+
+def _corrupt(kb):
+    entries = kb.root / ".kb-cache" / "entries"
+    entries.write_bytes(entries.read_bytes()[:-100] + b"x" * 100)
+    (kb.root / ".kb-cache" / "manifest").write_bytes(b"garbage")
+    _edit(kb)
+
+
+def _truncate(kb):
+    for name in ("entries", "manifest", "findings"):
+        path = kb.root / ".kb-cache" / name
+        path.write_bytes(path.read_bytes()[:50])
+    _edit(kb)
+
+
+CHANGES = [
+    _edit,
+    _rename,
+    _delete,
+    _add,
+    _touch,
+    _same_size_and_mtime,
+    _settings,
+    _pyproject,
+    _snapshot,
+    _corrupt,
+    _truncate,
+]
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=lambda f: f.__name__.strip("_"))
+def test_cached_build_and_check_equal_a_clean_one(base, change, monkeypatch):
+    assert_fresh(base.root)
+    if change is _same_size_and_mtime:
+        monkeypatch.setattr(kb.cache, "RACY_NS", 0)  # only ctime can tell now
+    change(base)
+    assert_fresh(base.root)
+
+
+def test_date_change(base):
+    assert_fresh(base.root, "--today", "2026-11-23")
+    assert_fresh(base.root, "--today", "2031-05-01")
+
+
+def test_cache_signed_with_another_key_is_ignored(base, tmp_path, monkeypatch):
+    assert_fresh(base.root)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-user"))
+    _edit(base)
+    assert_fresh(base.root)
+
+
+def test_kb_version_change(base, monkeypatch):
+    assert_fresh(base.root)
+    for module in (kb.cache, kb.inputs):
+        monkeypatch.setattr(module, "__version__", "99.0")
+    _edit(base)
+    assert_fresh(base.root)
+
+
+def test_a_foreign_cache_is_never_unpickled(base, tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    assert_fresh(base.root)
+    folder = base.root / ".kb-cache"
+    header = kb.cache._header()
+    for name in ("entries", "manifest", "findings"):
+        (folder / name).write_bytes(header + b"\0" * 32 + pickle.dumps(Evil()))
+    assert_fresh(base.root)
+    assert not marker.exists()
+
+
+def test_no_op_build_writes_nothing(base):
+    first = run("build", "--allow-errors", "--root", str(base.root))
+    assert first.startswith("Built ")
+    before = (base.root / "kb.db").stat().st_mtime_ns
+    again = run("build", "--allow-errors", "--root", str(base.root))
+    assert "is up to date: 7 claims, 2 sources" in again
+    assert (base.root / "kb.db").stat().st_mtime_ns == before
+    (base.root / "kb.db").unlink()
+    assert run("build", "--allow-errors", "--root", str(base.root)).startswith("Built ")
+    assert run("build", "--allow-errors", "--root", str(base.root), "--today", "2030-01-01").startswith("Built ")
+
+
+def test_no_op_build_with_errors_refuses_without_allow_errors(base):
+    run("build", "--allow-errors", "--root", str(base.root))
+    result = CliRunner().invoke(main, ["build", "--root", str(base.root)])
+    assert result.exit_code == 1
+    assert "not built" in result.output
+
+
+def test_exports_after_a_no_op_build(base):
+    run("build", "--allow-errors", "--root", str(base.root))
+    out = run("build", "--allow-errors", "--root", str(base.root), "--export", "json")
+    assert "is up to date" in out
+    exported = (base.root / "kb.graph.json").read_text()
+    (base.root / "kb.graph.json").unlink()
+    run("build", "--allow-errors", "--no-cache", "--root", str(base.root), "--export", "json")
+    assert (base.root / "kb.graph.json").read_text() == exported
+
+
+def test_input_hash_is_of_the_bytes_parsed(base):
+    """A file edited after it was read but before the database is written: stale."""
+    analysis = analyse(base.root)
+    _edit(base)
+    build_database(analysis, allow_errors=True)
+    assert is_stale(load_settings(base.root))
+    again = analyse(base.root)
+    build_database(again, allow_errors=True)
+    assert not is_stale(load_settings(base.root))
+
+
+def test_cache_folder_is_ignored_by_git(base):
+    run("check", "--exit-zero", "--root", str(base.root))
+    assert (base.root / ".kb-cache" / ".gitignore").read_text() == "*\n"
+
+
+def _many(kb, count: int) -> None:
+    kb.source()
+    for i in range(count):
+        extra = "  - source: nowhere\n" if i % 37 == 0 else ""
+        kb.claim(f"claim-{i}", folder=f"f{i % 7}", extra=extra)
+        if i % 53 == 0:
+            kb.claim(f"bad-{i}", folder="bad", text=f"---\nid: bad-{i}\nvalue: [\n---\n")
+
+
+def _loaded(kb_root: Path):
+    corpus = load_corpus(load_settings(kb_root), cache=False)
+    return corpus.findings, list(corpus.claims.items()), list(corpus.sources.items()), corpus.hashes
+
+
+def test_parallel_equals_serial(kb, monkeypatch):
+    _many(kb, 400)
+    monkeypatch.setattr(kbcache, "PARALLEL_THRESHOLD", 50)
+    monkeypatch.setattr(kbcache, "CHUNK", 16)
+    monkeypatch.setenv("KB_JOBS", "1")
+    serial = _loaded(kb.root)
+    monkeypatch.setenv("KB_JOBS", "2")
+    parallel = _loaded(kb.root)
+    assert parallel == serial
+
+
+def test_a_dying_worker_falls_back_to_serial(kb, monkeypatch):
+    _many(kb, 200)
+    cache_module = kbcache
+    monkeypatch.setattr(cache_module, "PARALLEL_THRESHOLD", 50)
+    monkeypatch.setattr(cache_module, "CHUNK", 16)
+    monkeypatch.setenv("KB_JOBS", "1")
+    serial = _loaded(kb.root)
+    monkeypatch.setenv("KB_JOBS", "2")
+    parent = os.getpid()
+    real = cache_module._parse_chunk
+
+    def dying(chunk):
+        if os.getpid() != parent:
+            os._exit(3)
+        return real(chunk)
+
+    monkeypatch.setattr(cache_module, "_parse_chunk", dying)
+    assert _loaded(kb.root) == serial
