@@ -53,12 +53,14 @@ def analyse_settings(
     require_snapshots: bool = False,
     progress: Progress | None = None,
     cache: bool | None = None,
+    render: bool = False,
 ) -> Analysis:
-    """``cache=False`` (or ``KB_NO_CACHE=1``) reads and parses every file again."""
+    """``cache=False`` (or ``KB_NO_CACHE=1``) reads and parses every file again; ``render``
+    renders the Markdown bodies as well (what a build writes; in parallel, and cached)."""
     progress = progress or quiet()
     # 1. read every file and validate it (KB001-KB007 collected, nothing raised)
     with progress.stage("load"):
-        corpus = load_corpus(settings, cache=cache, progress=progress)
+        corpus = load_corpus(settings, cache=cache, progress=progress, render=render)
     # 2. the graph of declared relations
     with progress.stage("graph"):
         graph = build_graph(corpus)

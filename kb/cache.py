@@ -215,18 +215,24 @@ def _stat_row(info: os.stat_result, digest: str) -> tuple:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, digest)
 
 
-def _parse_chunk(chunk: list[tuple]) -> list:
+def _parse_chunk(chunk: list[tuple], render: bool = False) -> list:
     """In a worker: parse (kind, path, shown, bytes) items; the Loaded of each, in order."""
     from kb.load import parse_file
 
-    return [parse_file(kind, Path(path), shown, raw) for kind, path, shown, raw in chunk]
+    return [parse_file(kind, Path(path), shown, raw, render) for kind, path, shown, raw in chunk]
 
 
-def _parse_many(items: list[tuple], progress) -> list:
-    """parse_file over items, in a fork pool when there are many (same order as serial); a
-    pool that fails in any way leaves the work to this process."""
-    from kb.load import parse_file
+def _render_chunk(chunk: list[str]) -> list[str]:
+    """In a worker: the HTML of each Markdown body, in order."""
+    from kb.render import render_markdown
 
+    return [render_markdown(body) for body in chunk]
+
+
+def _in_pool(function, items: list, progress) -> list | None:
+    """``function`` over chunks of ``items`` in a fork pool, results in order; None when
+    there are too few items to pay for the pool, or the pool failed in any way (the caller
+    then does the work in this process: nothing is lost)."""
     workers = jobs()
     if len(items) >= PARALLEL_THRESHOLD and workers > 1:
         import gc
@@ -240,7 +246,7 @@ def _parse_many(items: list[tuple], progress) -> list:
             gc.freeze()  # the forked workers share the parent's pages instead of copying them
             # (a dead worker raises BrokenProcessPool here, where multiprocessing.Pool would hang)
             with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool:
-                for part in pool.map(_parse_chunk, chunks):
+                for part in pool.map(function, chunks):
                     results.extend(part)
                     progress.advance(len(part))
         except Exception:  # a worker died, or fork is unavailable: serial below, nothing lost
@@ -249,18 +255,50 @@ def _parse_many(items: list[tuple], progress) -> list:
             gc.unfreeze()
         if len(results) == len(items):
             return results
+    return None
+
+
+def _parse_many(items: list[tuple], progress, render: bool = False) -> list:
+    """parse_file over items, in a fork pool when there are many (same order as serial)."""
+    from functools import partial
+
+    from kb.load import parse_file
+
+    done = _in_pool(partial(_parse_chunk, render=render), items, progress)
+    if done is not None:
+        return done
     out = []
     for kind, path, shown, raw in items:
-        out.append(parse_file(kind, Path(path), shown, raw))
+        out.append(parse_file(kind, Path(path), shown, raw, render))
         progress.advance()
     return out
 
 
-def load_all(files: list[tuple[str, Path]], root: Path, hashes: dict, use: bool | None, progress) -> list[tuple]:
+def _render_many(records: list, progress) -> None:
+    """Render the bodies of records that have none rendered (cache entries written by
+    `kb check`, which does not render), in a pool when there are many."""
+    from kb.load import render_body
+
+    bodies = [record.document.body.strip() for record in records]
+    done = _in_pool(_render_chunk, bodies, progress)
+    if done is not None:
+        for record, html in zip(records, done, strict=True):
+            record.body_html = html
+        return
+    for record in records:
+        render_body(record)
+        progress.advance()
+
+
+def load_all(
+    files: list[tuple[str, Path]], root: Path, hashes: dict, use: bool | None, progress, render: bool = False
+) -> list[tuple]:
     """(kind, path, Loaded) for each file, in order; fills ``hashes`` (relative path -> sha256
-    of the bytes parsed, None for a file that could not be read as one)."""
+    of the bytes parsed, None for a file that could not be read as one). With ``render``,
+    every record has its body rendered (a cached one without it is rendered now, and the
+    cache keeps the HTML)."""
     from kb.frontmatter import FrontmatterError
-    from kb.load import _display, load_file, read_bytes
+    from kb.load import _display, load_file, needs_render, read_bytes
 
     store = Cache(root) if cache_enabled(use) else None
     results: list = [None] * len(files)
@@ -277,7 +315,7 @@ def load_all(files: list[tuple[str, Path]], root: Path, hashes: dict, use: bool 
             except OSError:
                 pass
             if info is None or not stat.S_ISREG(info.st_mode):  # not a regular file: never cached
-                results[index] = load_file(kind, path, root)  # type: ignore[arg-type]
+                results[index] = load_file(kind, path, root, render)  # type: ignore[arg-type]
                 hashes[shown] = None
                 continue
             if store is not None and (digest := store.known_hash(shown, info)) is not None:
@@ -291,7 +329,7 @@ def load_all(files: list[tuple[str, Path]], root: Path, hashes: dict, use: bool 
             try:
                 raw = read_bytes(path, root)
             except (FrontmatterError, OSError, RuntimeError):
-                results[index] = load_file(kind, path, root)  # type: ignore[arg-type]  # says why
+                results[index] = load_file(kind, path, root, render)  # type: ignore[arg-type]  # says why
                 hashes[shown] = None
                 continue
             digest = hashlib.sha256(raw).hexdigest()
@@ -306,11 +344,16 @@ def load_all(files: list[tuple[str, Path]], root: Path, hashes: dict, use: bool 
             items.append((kind, str(path), shown, raw))
         progress.advance(len(files))
     with progress.stage("parse", total=len(items)):
-        parsed = _parse_many(items, progress) if items else []
+        parsed = _parse_many(items, progress, render) if items else []
     for (index, key), loaded in zip(misses, parsed, strict=True):
         results[index] = loaded
         entries[key] = loaded
-    if store is not None and (items or manifest != store.manifest or len(entries) != len(store.entries)):
+    unrendered = [loaded.record for loaded in results if render and needs_render(loaded)]
+    if unrendered:
+        with progress.stage("render", total=len(unrendered)):
+            _render_many(unrendered, progress)
+    changed = bool(items or unrendered) or len(entries) != len(store.entries if store else ())
+    if store is not None and (changed or manifest != store.manifest):
         with progress.stage("cache"):
-            store.save(manifest, entries if (items or len(entries) != len(store.entries)) else None)
+            store.save(manifest, entries if changed else None)
     return [(kind, path, loaded) for (kind, path), loaded in zip(files, results, strict=True)]

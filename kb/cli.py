@@ -108,7 +108,9 @@ def _analyse(
     require_snapshots: bool = False,
     progress: Progress | None = None,
     cache: bool | None = None,
+    render: bool = False,
 ) -> Analysis:
+    """The analysis; ``render`` for the commands that write a database (Markdown bodies)."""
     try:
         return analyse_settings(
             settings,
@@ -116,6 +118,7 @@ def _analyse(
             require_snapshots=require_snapshots,
             progress=progress,
             cache=cache,
+            render=render,
         )
     except SettingsError as exc:
         raise KbError(str(exc)) from None
@@ -359,7 +362,7 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
             _write_exports(_analyse(settings, today, cache=cache), target.resolve(), exports_)
         return
     progress = Progress()
-    analysis = _analyse(settings, today, progress=progress, cache=cache)
+    analysis = _analyse(settings, today, progress=progress, cache=cache, render=True)
     try:
         path = build_database(
             analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say, progress=progress
@@ -470,7 +473,7 @@ def serve(host, port, public, watch, allow_errors, root) -> None:
             return False
         if not is_stale(current):
             return False
-        analysis = _analyse(current, None)
+        analysis = _analyse(current, None, render=True)
         serving = "; still serving the previous build" if current.database_path.is_file() else ""
         try:
             path = build_database(analysis, allow_errors=allow_errors, on_wait=_say)
@@ -841,7 +844,7 @@ def package(directory, wheel, root) -> None:
 
     settings = _settings(root)
     if is_stale(settings):
-        analysis = _analyse(settings, None)
+        analysis = _analyse(settings, None, render=True)
         try:
             _report_build(analysis, build_database(analysis))
         except BuildError as exc:

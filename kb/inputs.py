@@ -19,7 +19,7 @@ import stat
 from datetime import date
 from pathlib import Path
 
-from kb import __version__
+from kb import SCHEMA_VERSION, __version__
 from kb.frontmatter import MAX_FILE_BYTES
 from kb.load import collect_files
 from kb.settings import Settings
@@ -28,12 +28,6 @@ __all__ = ["SETTINGS_FILES", "current_hashes", "fingerprint", "input_paths", "si
 
 SETTINGS_FILES = ("kb.toml", "pyproject.toml")
 _CHUNK = 1 << 20
-
-
-def _schema_version() -> int:
-    from kb.database.schema import SCHEMA_VERSION  # the database package imports this module
-
-    return SCHEMA_VERSION
 
 
 def input_paths(settings: Settings) -> tuple[list[Path], list[Path], list[Path]]:
@@ -121,7 +115,7 @@ def fingerprint(settings: Settings, today: date | None = None, hashes: dict | No
     if hashes is None:
         hashes = current_hashes(settings) or {}
     day = _day(settings, today)
-    digest = hashlib.sha256(f"kb {__version__} schema {_schema_version()} today {day}\n".encode())
+    digest = hashlib.sha256(f"kb {__version__} schema {SCHEMA_VERSION} today {day}\n".encode())
     for folder in settings.snapshot_dirs:
         digest.update(f"snapshots {folder.resolve()}\n".encode())
     for path in snapshots:

@@ -179,8 +179,8 @@ class Loaded(NamedTuple):
     references: set[str]
 
 
-def load_file(kind: Kind, path: Path, root: Path) -> Loaded:
-    """Read and validate one file."""
+def load_file(kind: Kind, path: Path, root: Path, render: bool = False) -> Loaded:
+    """Read and validate one file (and render its body, with ``render``)."""
     shown = _display(path, root)
     try:
         raw = read_bytes(path, root)
@@ -189,11 +189,13 @@ def load_file(kind: Kind, path: Path, root: Path) -> Loaded:
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
         reason = getattr(exc, "strerror", None) or str(exc)
         return Loaded(None, [Finding("KB001", f"cannot read the file: {reason}", shown)], None, set())
-    return parse_file(kind, path, shown, raw)
+    return parse_file(kind, path, shown, raw, render)
 
 
-def parse_file(kind: Kind, path: Path, shown: str, raw: bytes) -> Loaded:
-    """Decode, read the frontmatter of, validate and render the bytes of one file."""
+def parse_file(kind: Kind, path: Path, shown: str, raw: bytes, render: bool = False) -> Loaded:
+    """Decode, read the frontmatter of and validate the bytes of one file; with ``render``,
+    also render its Markdown body (``Record.body_html``: the database needs it, `kb check`
+    does not, and does not import markdown-it)."""
     try:
         document = read_frontmatter(decode(raw))
     except FrontmatterError as exc:
@@ -210,11 +212,23 @@ def parse_file(kind: Kind, path: Path, shown: str, raw: bytes) -> Loaded:
         return Loaded(None, sorted(findings, key=Finding.sort_key), id_, raw_references(document.data))
     if any(finding.code == "KB007" for finding in findings):  # an invalid id is never a key in the database
         return Loaded(None, findings, id_, raw_references(document.data))
+    record = Record(kind, shown, model, document)  # type: ignore[arg-type]
+    if render:
+        render_body(record)
+    return Loaded(record, findings, id_, set())
+
+
+def render_body(record: Record) -> None:
+    """Set ``record.body_html`` from its Markdown body (None for an empty body)."""
     from kb.render import render_markdown
 
-    body = document.body.strip()
-    html = render_markdown(body) if body else None
-    return Loaded(Record(kind, shown, model, document, html), findings, id_, set())  # type: ignore[arg-type]
+    body = record.document.body.strip()
+    record.body_html = render_markdown(body) if body else None
+
+
+def needs_render(loaded: Loaded) -> bool:
+    record = loaded.record
+    return record is not None and record.body_html is None and bool(record.document.body.strip())
 
 
 def _id_findings(document: Document, path: Path, shown: str, subject: dict) -> list[Finding]:
@@ -263,13 +277,16 @@ def _schema_findings(
     return findings
 
 
-def load_corpus(settings: Settings, *, cache: bool | None = None, progress: Progress | None = None) -> Corpus:
+def load_corpus(
+    settings: Settings, *, cache: bool | None = None, progress: Progress | None = None, render: bool = False
+) -> Corpus:
     """Load every claim and source of the knowledge base described by ``settings``.
 
     When several files claim one id, the one that loaded and whose file name matches the id
     keeps it; each other file gets KB005 (and is left out). Files unchanged since the last
     load come from the cache (:mod:`kb.cache`; ``cache=False`` or ``KB_NO_CACHE=1``
-    bypass it): the result is the same either way.
+    bypass it): the result is the same either way. With ``render`` every record's Markdown
+    body is rendered too (``Record.body_html``, cached with it), as a build needs.
     """
     from kb.cache import load_all
 
@@ -278,7 +295,7 @@ def load_corpus(settings: Settings, *, cache: bool | None = None, progress: Prog
     by_id: dict[str, list[tuple[Path, Loaded]]] = {}
     with progress.stage("walk"):
         files = collect_files(settings)
-    for _kind, path, loaded in load_all(files, settings.root, corpus.hashes, cache, progress):
+    for _kind, path, loaded in load_all(files, settings.root, corpus.hashes, cache, progress, render):
         corpus.findings.extend(loaded.findings)
         corpus.broken_references |= loaded.references
         if loaded.id is not None:

@@ -153,6 +153,22 @@ def test_cached_build_and_check_equal_a_clean_one(base, change, monkeypatch):
     assert_fresh(base.root)
 
 
+def test_build_after_check_renders_the_bodies_check_cached_unrendered(base):
+    """`kb check` caches files without their rendered bodies (it does not render): the build
+    that follows renders them, and equals a clean build."""
+    (base.root / "claims/t0/claim-0.md").write_text(
+        (base.root / "claims/t0/claim-0.md").read_text() + "\n**Bold** and a [link](https://example.com).\n"
+    )
+    run("check", "--exit-zero", "--root", str(base.root))
+    stored = kbcache.Cache(base.root).entries.values()
+    assert {loaded.record.body_html for loaded in stored if loaded.record} == {None}
+    assert_fresh(base.root)
+    html = {row["id"]: row["body_html"] for row in tables(base.root / "kb.db")["claims"]}
+    assert "<strong>Bold</strong>" in html["claim-0"]
+    # the build put the HTML in the cache: the next check and build use it
+    assert all(loaded.record.body_html for loaded in kbcache.Cache(base.root).entries.values() if loaded.record)
+
+
 def test_date_change(base):
     assert_fresh(base.root, "--today", "2026-11-23")
     assert_fresh(base.root, "--today", "2031-05-01")
@@ -243,8 +259,8 @@ def _many(kb, count: int) -> None:
             kb.claim(f"bad-{i}", folder="bad", text=f"---\nid: bad-{i}\nvalue: [\n---\n")
 
 
-def _loaded(kb_root: Path):
-    corpus = load_corpus(load_settings(kb_root), cache=False)
+def _loaded(kb_root: Path, render: bool = False):
+    corpus = load_corpus(load_settings(kb_root), cache=False, render=render)
     return corpus.findings, list(corpus.claims.items()), list(corpus.sources.items()), corpus.hashes
 
 
@@ -257,6 +273,23 @@ def test_parallel_equals_serial(kb, monkeypatch):
     monkeypatch.setenv("KB_JOBS", "2")
     parallel = _loaded(kb.root)
     assert parallel == serial
+    rendered = _loaded(kb.root, render=True)
+    assert rendered[1][0][1].body_html == "<p>Notes on the claim.</p>\n"
+    monkeypatch.setenv("KB_JOBS", "1")
+    assert _loaded(kb.root, render=True) == rendered
+
+
+def test_cached_bodies_are_rendered_in_parallel_like_serially(kb, monkeypatch):
+    _many(kb, 300)
+    monkeypatch.setattr(kbcache, "PARALLEL_THRESHOLD", 50)
+    monkeypatch.setattr(kbcache, "CHUNK", 16)
+    settings = load_settings(kb.root)
+    load_corpus(settings)  # fills the cache, bodies unrendered
+    monkeypatch.setenv("KB_JOBS", "2")
+    parallel = load_corpus(settings, render=True)
+    serial = load_corpus(settings, cache=False, render=True)
+    assert [r.body_html for r in parallel.claims.values()] == [r.body_html for r in serial.claims.values()]
+    assert all(r.body_html for r in parallel.claims.values())
 
 
 def test_a_dying_worker_falls_back_to_serial(kb, monkeypatch):
@@ -270,10 +303,10 @@ def test_a_dying_worker_falls_back_to_serial(kb, monkeypatch):
     parent = os.getpid()
     real = cache_module._parse_chunk
 
-    def dying(chunk):
+    def dying(chunk, render=False):
         if os.getpid() != parent:
             os._exit(3)
-        return real(chunk)
+        return real(chunk, render)
 
     monkeypatch.setattr(cache_module, "_parse_chunk", dying)
     assert _loaded(kb.root) == serial

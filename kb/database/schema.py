@@ -8,6 +8,7 @@ import sqlite3
 
 import sqlite_utils
 
+from kb import SCHEMA_VERSION
 from kb.database.search import create_search_indexes
 from kb.progress import Progress, quiet
 
@@ -22,8 +23,8 @@ __all__ = [
     "verify",
 ]
 
-SCHEMA_VERSION = 4  # 2: metrics table; claims.qualifiers, metric_as_written, subject_as_written; 3: citation columns;
-# 4: compound indexes for the filtered and faceted pages
+# SCHEMA_VERSION (kb/__init__.py): 2: metrics table; claims.qualifiers, metric_as_written,
+# subject_as_written; 3: citation columns; 4: compound indexes for the filtered and faceted pages
 
 
 class SchemaError(Exception):
