@@ -52,6 +52,7 @@ test: install lint
 	$(BIN)/kb check-draft --strict examples/money-trap.md
 
 bench: install
+	@$(PIP) install --quiet $(PINNED) -e ".[test,bench]"
 	$(BIN)/python benchmarks/bench.py
 	KB_LOAD_REQUESTS=2000 $(BIN)/python -m pytest tests/test_public_probes.py -k bounded_load -q -s
 

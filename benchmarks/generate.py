@@ -60,11 +60,43 @@ METRICS = [  # (name, unit, typical base value)
 RARE_METRICS = [f"rare_metric_{i}" for i in range(80)]  # the corpus has 72 metrics used once
 UNDECLARED = ["burn_rate", "token_volume", "churn"]  # KB306: not in the vocabulary
 
-COMPANIES = (
-    "OpenAI Anthropic Nvidia Microsoft Google Meta Amazon xAI Mistral CoreWeave Oracle Cursor "
-    "Perplexity Inflection Character.AI Stability Cohere AMD Intel SoftBank Crusoe Lambda Scale "
-    "Databricks Snowflake Apple Tesla Baidu Alibaba Tencent ByteDance Zhipu Moonshot DeepSeek MiniMax"
-).split()
+COMPANIES = [
+    "OpenAI",
+    "Anthropic",
+    "Nvidia",
+    "Microsoft",
+    "Google",
+    "Meta",
+    "Amazon",
+    "xAI",
+    "Mistral",
+    "CoreWeave",
+    "Oracle",
+    "Cursor",
+    "Perplexity",
+    "Inflection",
+    "Character.AI",
+    "Stability",
+    "Cohere",
+    "AMD",
+    "Intel",
+    "SoftBank",
+    "Crusoe",
+    "Lambda",
+    "Scale",
+    "Databricks",
+    "Snowflake",
+    "Apple",
+    "Tesla",
+    "Baidu",
+    "Alibaba",
+    "Tencent",
+    "ByteDance",
+    "Zhipu",
+    "Moonshot",
+    "DeepSeek",
+    "MiniMax",
+]
 OUTLETS = [
     ("The Information", "en"),
     ("Reuters", "en"),
@@ -80,11 +112,40 @@ OUTLETS = [
     ("Handelsblatt", "de"),
 ]
 SOURCE_TYPES = ["article"] * 6 + ["report", "newsletter", "blog", "filing", "interview", "social"]
-WORDS = (
-    "revenue loss compute inference training margin valuation funding investors subscribers growth "
-    "cloud capacity contract chips datacenter power demand pricing tokens enterprise consumer market "
-    "bubble forecast quarter analysts capex depreciation debt runway burn"
-).split()
+WORDS = [
+    "revenue",
+    "loss",
+    "compute",
+    "inference",
+    "training",
+    "margin",
+    "valuation",
+    "funding",
+    "investors",
+    "subscribers",
+    "growth",
+    "cloud",
+    "capacity",
+    "contract",
+    "chips",
+    "datacenter",
+    "power",
+    "demand",
+    "pricing",
+    "tokens",
+    "enterprise",
+    "consumer",
+    "market",
+    "bubble",
+    "forecast",
+    "quarter",
+    "analysts",
+    "capex",
+    "depreciation",
+    "debt",
+    "runway",
+    "burn",
+]
 CHINESE = ["亏损", "收入", "估值", "融资", "算力", "推理成本", "年化收入", "数据中心", "订阅用户", "资本支出"]
 UNITS_ZH = {"USD": "亿美元", "USD/year": "亿美元", "USD/month": "亿美元"}
 
@@ -196,9 +257,7 @@ def generate(root: Path, claims: int, seed: int = 42, today: str = "2026-11-23")
             fields.append(f"translation_of: {source_ids[rng.randrange(len(source_ids))]}")
         folder = root / "sources" / _slug(outlet) / str(year)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{sid}.md").write_text(
-            "---\n" + "\n".join(fields) + "\n---\n" + _body(rng, s, []), encoding="utf-8"
-        )
+        (folder / f"{sid}.md").write_text("---\n" + "\n".join(fields) + "\n---\n" + _body(rng, s, []), encoding="utf-8")
         source_ids.append(sid)
         source_lang[sid] = lang
 
@@ -252,7 +311,9 @@ def generate(root: Path, claims: int, seed: int = 42, today: str = "2026-11-23")
             if rng.random() < 0.01 and unit == "USD":
                 unit = "EUR"  # KB302
             if len(claim_ids) > 2 and rng.random() < 0.02:  # derived: a + b, right four times in five
-                a, b = (rng.choice([k for k in values if units.get(values[k][1]) == unit] or [claim_ids[0]]) for _ in "ab")
+                a, b = (
+                    rng.choice([k for k in values if units.get(values[k][1]) == unit] or [claim_ids[0]]) for _ in "ab"
+                )
                 if a in values and b in values:
                     value = (values[a][0] + values[b][0]) * (1 if rng.random() < 0.8 else 1.3)
                     derived = f"derived_from:\n  formula: a + b\n  inputs: {{a: {a}, b: {b}}}"

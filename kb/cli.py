@@ -18,10 +18,8 @@ from typing import TYPE_CHECKING
 import click
 
 from kb import __version__
-from kb.analyse import Analysis, analyse_settings
 from kb.cache import cache_enabled
 from kb.findings import printable
-from kb.models import ID_PATTERN
 from kb.progress import Progress
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
@@ -29,7 +27,11 @@ from kb.settings import Settings, SettingsError, find_root, load_settings
 from kb.suggest import did_you_mean
 
 if TYPE_CHECKING:
-    from kb.database import UnpublishedErrors
+    from kb.analyse import Analysis
+    from kb.database.errors import UnpublishedErrors
+
+# kb.analyse (networkx, the pydantic models, PyYAML) is imported when a command analyses: a
+# `kb check` or `kb build` with nothing changed answers from the cache without it.
 
 # kb.database (sqlite-utils, markdown-it, kb.cite) is imported by the commands that write a
 # database, not by `kb check`, `kb rule` or `kb show`: these wrappers import it on first call.
@@ -42,13 +44,13 @@ def build_database(*args, **kwargs) -> Path:
 
 
 def is_stale(*args, **kwargs) -> bool:
-    from kb.database import is_stale as stale
+    from kb.database.state import is_stale as stale
 
     return stale(*args, **kwargs)
 
 
 def up_to_date(*args, **kwargs):
-    from kb.database import up_to_date as current
+    from kb.database.state import up_to_date as current
 
     return current(*args, **kwargs)
 
@@ -111,6 +113,8 @@ def _analyse(
     render: bool = False,
 ) -> Analysis:
     """The analysis; ``render`` for the commands that write a database (Markdown bodies)."""
+    from kb.analyse import analyse_settings
+
     try:
         return analyse_settings(
             settings,
@@ -346,7 +350,7 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     Nothing changed since the last build (same files, settings, date, kb version): the
     database is left as it is ("up to date"); --no-cache builds anyway.
     """
-    from kb.database import BuildError, UnpublishedErrors
+    from kb.database.errors import BuildError, UnpublishedErrors
 
     settings = _settings(root)
     target = output or settings.database_path
@@ -458,7 +462,7 @@ def serve(host, port, public, watch, allow_errors, root) -> None:
         kb serve --port 8002
         kb serve --public --host 0.0.0.0 --no-watch
     """
-    from kb.database import BuildError, UnpublishedErrors
+    from kb.database.errors import BuildError, UnpublishedErrors
     from kb.serve import ServeError
     from kb.serve import serve as run
 
@@ -656,6 +660,7 @@ def new(kind, id_, folder, subject, publisher, root) -> None:
         kb new source reuters-2025-06-openai-revenue --publisher Reuters
     """
     from kb.graph import entity_id
+    from kb.models import ID_PATTERN
 
     settings = _settings(root, need_claims=False)
     if folder is not None and not ID_PATTERN.match(folder):
@@ -839,7 +844,7 @@ def package(directory, wheel, root) -> None:
     Example:
         kb package /tmp/kb-site && docker build -t kb-site /tmp/kb-site
     """
-    from kb.database import BuildError
+    from kb.database.errors import BuildError
     from kb.publish import PublishError, write_package
 
     settings = _settings(root)

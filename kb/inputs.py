@@ -18,16 +18,39 @@ import os
 import stat
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from kb import SCHEMA_VERSION, __version__
 from kb.frontmatter import MAX_FILE_BYTES
-from kb.load import collect_files
 from kb.settings import Settings
 
-__all__ = ["SETTINGS_FILES", "current_hashes", "fingerprint", "input_paths", "signature"]
+Kind = Literal["claim", "source"]
+
+__all__ = ["SETTINGS_FILES", "collect_files", "current_hashes", "fingerprint", "input_paths", "signature"]
 
 SETTINGS_FILES = ("kb.toml", "pyproject.toml")
 _CHUNK = 1 << 20
+
+
+def collect_files(settings: Settings) -> list[tuple[Kind, Path]]:
+    """The Markdown files under the claims and sources folders, in a stable order.
+
+    Symbolic links to folders are not followed (they could lead outside the knowledge base,
+    loop, or bring files in twice): each is listed, so that :func:`load_file` reports it.
+    Hidden files and folders are skipped.
+    """
+    found: list[tuple[Kind, Path]] = []
+    for kind, folder in (("claim", settings.claims_dir), ("source", settings.sources_dir)):
+        if not folder.is_dir():
+            continue
+        paths: list[Path] = []
+        for current, folders, files in os.walk(folder):  # never follows links to folders
+            base = Path(current)
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            paths += [base / name for name in folders if (base / name).is_symlink()]
+            paths += [base / name for name in files if name.endswith(".md") and not name.startswith(".")]
+        found += [(kind, path) for path in sorted(paths)]  # type: ignore[misc]
+    return found
 
 
 def input_paths(settings: Settings) -> tuple[list[Path], list[Path], list[Path]]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from kb.findings import Finding
 from kb.frontmatter import MAX_FILE_BYTES, Document, FrontmatterError, Position, decode, read_frontmatter
+from kb.inputs import collect_files
 from kb.models import (
     ID_MAX_LENGTH,
     ID_PATTERN,
@@ -77,27 +78,6 @@ def _locate(positions: dict[tuple, Position], path: tuple) -> Position:
             return positions[path]
         path = path[:-1]
     return Position(2, 1)
-
-
-def collect_files(settings: Settings) -> list[tuple[Kind, Path]]:
-    """The Markdown files under the claims and sources folders, in a stable order.
-
-    Symbolic links to folders are not followed (they could lead outside the knowledge base,
-    loop, or bring files in twice): each is listed, so that :func:`load_file` reports it.
-    Hidden files and folders are skipped.
-    """
-    found: list[tuple[Kind, Path]] = []
-    for kind, folder in (("claim", settings.claims_dir), ("source", settings.sources_dir)):
-        if not folder.is_dir():
-            continue
-        paths: list[Path] = []
-        for current, folders, files in os.walk(folder):  # never follows links to folders
-            base = Path(current)
-            folders[:] = [name for name in folders if not name.startswith(".")]
-            paths += [base / name for name in folders if (base / name).is_symlink()]
-            paths += [base / name for name in files if name.endswith(".md") and not name.startswith(".")]
-        found += [(kind, path) for path in sorted(paths)]  # type: ignore[misc]
-    return found
 
 
 def read_bytes(path: Path, root: Path) -> bytes:

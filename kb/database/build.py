@@ -22,12 +22,12 @@ import signal
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from kb.analyse import Analysis
+from kb.database.errors import BuildError, UnpublishedErrors
 from kb.database.rows import rows
 from kb.database.schema import (
     SchemaError,
@@ -38,10 +38,11 @@ from kb.database.schema import (
     insert_rows,
     verify,
 )
-from kb.findings import Finding
-from kb.inputs import current_hashes, fingerprint
+from kb.database.state import is_stale, up_to_date
 from kb.progress import Progress, quiet
-from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from kb.analyse import Analysis
 
 __all__ = ["STAGES", "BuildError", "UnpublishedErrors", "build_database", "is_stale", "left_out", "up_to_date"]
 
@@ -61,24 +62,6 @@ STAGES = (
 )
 
 
-class BuildError(Exception):
-    """The database could not be written; the previous one is untouched."""
-
-
-class UnpublishedErrors(BuildError):
-    """The knowledge base has unacknowledged errors, so nothing was written.
-
-    ``errors`` are the failing findings, ``files`` the files they are in (sorted).
-    """
-
-    def __init__(self, errors: list[Finding]):
-        self.errors = errors
-        self.files = sorted({f.path for f in errors})
-        count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-        files = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}"
-        super().__init__(f"{count} in {files}: {', '.join(self.files)}")
-
-
 def _reached(stage: str) -> None:
     if os.environ.get("KB_TEST_KILL_AT") == stage:  # test hook, see the module docstring
         os.kill(os.getpid(), signal.SIGKILL)
@@ -88,40 +71,6 @@ def left_out(analysis: Analysis) -> list[str]:
     """The files that failed to load, so are not in the database (sorted paths)."""
     loaded = {record.path for record in [*analysis.corpus.claims.values(), *analysis.corpus.sources.values()]}
     return sorted({f.path for f in analysis.findings if f.code < "KB100"} - loaded)
-
-
-def _built(path: Path) -> dict | None:
-    """The kb_build row of the database at ``path`` and its count of failing findings."""
-    if not path.is_file():
-        return None
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            row = conn.execute("select input_hash, claims, sources, findings from kb_build").fetchone()
-            errors = conn.execute(
-                "select count(*) from findings where severity = 'error' and not acknowledged"
-            ).fetchone()
-    except sqlite3.Error:
-        return None
-    if row is None:
-        return None
-    return {"input_hash": row[0], "claims": row[1], "sources": row[2], "findings": row[3], "errors": errors[0]}
-
-
-def is_stale(settings: Settings, path: Path | None = None, today: date | None = None) -> bool:
-    """True when the database is missing or was built from other inputs (a file whose stat
-    does not match the cache's manifest is read and hashed: a changed input is never
-    called fresh)."""
-    built = _built(path or settings.database_path)
-    return built is None or built["input_hash"] != fingerprint(settings, today, current_hashes(settings))
-
-
-def up_to_date(settings: Settings, path: Path | None = None, today: date | None = None) -> dict | None:
-    """The database's counts (claims, sources, findings, errors) when it was built from
-    exactly the current inputs, else None: then ``kb build`` has nothing to do."""
-    built = _built((path or settings.database_path).resolve())
-    if built is None or built["input_hash"] != fingerprint(settings, today, current_hashes(settings)):
-        return None
-    return built
 
 
 @contextlib.contextmanager

@@ -1,0 +1,49 @@
+"""Is the database current? Read from its ``kb_build`` row with the standard library only,
+so that a ``kb build`` with nothing to do, and the ``kb serve`` poller, answer without
+importing the database stack (sqlite-utils, markdown-it, the citation formats)."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+from kb.inputs import current_hashes, fingerprint
+from kb.settings import Settings
+
+__all__ = ["is_stale", "up_to_date"]
+
+
+def _built(path: Path) -> dict | None:
+    """The kb_build row of the database at ``path`` and its count of failing findings."""
+    if not path.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            row = conn.execute("select input_hash, claims, sources, findings from kb_build").fetchone()
+            errors = conn.execute(
+                "select count(*) from findings where severity = 'error' and not acknowledged"
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    return {"input_hash": row[0], "claims": row[1], "sources": row[2], "findings": row[3], "errors": errors[0]}
+
+
+def is_stale(settings: Settings, path: Path | None = None, today: date | None = None) -> bool:
+    """True when the database is missing or was built from other inputs (a file whose stat
+    does not match the cache's manifest is read and hashed: a changed input is never
+    called fresh)."""
+    built = _built(path or settings.database_path)
+    return built is None or built["input_hash"] != fingerprint(settings, today, current_hashes(settings))
+
+
+def up_to_date(settings: Settings, path: Path | None = None, today: date | None = None) -> dict | None:
+    """The database's counts (claims, sources, findings, errors) when it was built from
+    exactly the current inputs, else None: then ``kb build`` has nothing to do."""
+    built = _built((path or settings.database_path).resolve())
+    if built is None or built["input_hash"] != fingerprint(settings, today, current_hashes(settings)):
+        return None
+    return built
