@@ -202,7 +202,6 @@ def bench_datasette(root: Path, requests: int = 200) -> dict:
     command = [str(BIN / "datasette"), *datasette_arguments(settings, meta, "127.0.0.1", port, public=False)]
     server = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     db = settings.database_path.stem
-    run(build, root)  # the database the Datasette step serves
     with sqlite3.connect(root / "kb.db") as conn:
         claim = conn.execute("select id from claims order by rowid limit 1 offset 5000").fetchone()[0]
         metric = conn.execute("select metric from claims group by metric order by count(*) desc").fetchone()[0]

@@ -37,6 +37,9 @@ class Analysis:
     today: date
     status: dict[str, str] = field(default_factory=dict)
     origins: dict[str, int] = field(default_factory=dict)
+    # values derived from the whole analysis once, by the modules that read it (kb.cite's
+    # superseders, say), instead of once per claim
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def analyse(

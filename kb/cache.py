@@ -3,7 +3,9 @@
 Both live in ``<root>/.kb-cache/`` (a folder with a ``.gitignore`` of ``*``; safe to delete
 at any time). ``KB_NO_CACHE=1`` (or ``--no-cache``) bypasses them.
 
-* ``entries``: one signed pickle of ``{key: (Loaded, body_html)}``. A key is the sha256 of
+* ``entries-00`` … ``entries-3f``: signed pickles of ``{key: Loaded}`` (the record carries
+  its rendered body once a build has rendered it), in 64 shards by key, so that an edit
+  rewrites one shard, not the whole cache. A key is the sha256 of
   the file's bytes, its kind, its relative path (KB006 depends on the file name), the kb
   version and :data:`FORMAT`. What ``load_file`` gives depends on nothing else in the
   settings (the root only through the relative path). Symbolic links and unreadable files
@@ -38,7 +40,8 @@ from kb import __version__
 
 __all__ = ["FORMAT", "Cache", "cache_enabled", "entry_key", "load_findings", "save_findings"]
 
-FORMAT = 1  # bump when what an entry holds changes shape or meaning
+FORMAT = 2  # bump when what an entry holds changes shape or meaning
+SHARDS = 64
 RACY_NS = 2_000_000_000
 _MAGIC = b"kb-cache\0"
 _DIGEST = 32
@@ -82,6 +85,11 @@ def _user_key() -> bytes | None:
 
 def entry_key(digest: str, kind: str, relative: str) -> str:
     return f"{FORMAT}\0{__version__}\0{kind}\0{relative}\0{digest}"
+
+
+def shard_of(key: str) -> int:
+    """The shard an entry is kept in (its key ends with the file's sha256)."""
+    return int(key[-2:], 16) % SHARDS
 
 
 def _header() -> bytes:
@@ -134,6 +142,7 @@ class Cache:
         self.folder = root / ".kb-cache"
         self.key = _user_key()
         self.entries: dict[str, tuple] = {}
+        self.shards: dict[int, set[str]] = {}  # shard -> the keys it held when read
         self.manifest: dict[str, tuple] = {}
         self.manifest_written = 0
         self.dirty = False
@@ -143,9 +152,11 @@ class Cache:
         if isinstance(manifest, tuple) and len(manifest) == 2 and isinstance(manifest[1], dict):
             self.manifest_written, self.manifest = manifest
         if load_entries:
-            entries = _read_signed(self.folder / "entries", self.key)
-            if isinstance(entries, dict):
-                self.entries = entries
+            for shard in range(SHARDS):
+                entries = _read_signed(self.folder / f"entries-{shard:02x}", self.key)
+                if isinstance(entries, dict):
+                    self.entries.update(entries)
+                    self.shards[shard] = set(entries)
 
     def known_hash(self, relative: str, info: os.stat_result) -> str | None:
         """The sha256 the manifest holds for a file whose stat still matches (None: read it)."""
@@ -156,8 +167,11 @@ class Cache:
             return None  # racy: it may have changed within the timestamp's resolution since
         return row[4]
 
-    def save(self, manifest: dict[str, tuple], entries: dict[str, tuple] | None) -> None:
-        """Write the manifest (and the entries, when given); failures are ignored."""
+    def save(
+        self, manifest: dict[str, tuple], entries: dict[str, tuple] | None, changed: set[str] = frozenset()
+    ) -> None:
+        """Write the manifest, and the shards of ``entries`` whose keys differ from what was
+        read or hold a key in ``changed`` (parsed or rendered anew); failures are ignored."""
         if self.key is None:
             return
         with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
@@ -166,7 +180,12 @@ class Cache:
             if not ignore.exists():
                 ignore.write_text("*\n", encoding="utf-8")
             if entries is not None:
-                _write_signed(self.folder / "entries", self.key, entries)
+                shards: dict[int, dict] = {shard: {} for shard in range(SHARDS)}
+                for key, value in entries.items():
+                    shards[shard_of(key)][key] = value
+                for shard, part in shards.items():
+                    if set(part) != self.shards.get(shard, set()) or not changed.isdisjoint(part):
+                        _write_signed(self.folder / f"entries-{shard:02x}", self.key, part)
             _write_signed(self.folder / "manifest", self.key, (time.time_ns(), manifest))
 
 
@@ -305,6 +324,7 @@ def load_all(
     manifest: dict[str, tuple] = {}
     entries: dict[str, tuple] = {}
     misses: list[tuple[int, str]] = []  # (index, entry key) to parse
+    keys: dict[int, str] = {}  # index -> entry key, for what came from the cache
     items: list[tuple] = []
     with progress.stage("read", total=len(files)):
         for index, (kind, path) in enumerate(files):
@@ -322,6 +342,7 @@ def load_all(
                 key = entry_key(digest, kind, shown)
                 if (hit := store.entries.get(key)) is not None:
                     results[index] = hit
+                    keys[index] = key
                     hashes[shown] = digest
                     manifest[shown] = store.manifest[shown]
                     entries[key] = hit
@@ -338,6 +359,7 @@ def load_all(
             key = entry_key(digest, kind, shown)
             if store is not None and (hit := store.entries.get(key)) is not None:
                 results[index] = hit
+                keys[index] = key
                 entries[key] = hit
                 continue
             misses.append((index, key))
@@ -348,12 +370,13 @@ def load_all(
     for (index, key), loaded in zip(misses, parsed, strict=True):
         results[index] = loaded
         entries[key] = loaded
-    unrendered = [loaded.record for loaded in results if render and needs_render(loaded)]
+    unrendered = [index for index in keys if render and needs_render(results[index])]
     if unrendered:
         with progress.stage("render", total=len(unrendered)):
-            _render_many(unrendered, progress)
-    changed = bool(items or unrendered) or len(entries) != len(store.entries if store else ())
-    if store is not None and (changed or manifest != store.manifest):
+            _render_many([results[index].record for index in unrendered], progress)
+    changed = {key for _, key in misses} | {keys[index] for index in unrendered}
+    write_entries = bool(changed) or len(entries) != len(store.entries if store else ())
+    if store is not None and (write_entries or manifest != store.manifest):
         with progress.stage("cache"):
-            store.save(manifest, entries if changed else None)
+            store.save(manifest, entries if write_entries else None, changed)
     return [(kind, path, loaded) for (kind, path), loaded in zip(files, results, strict=True)]

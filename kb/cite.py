@@ -181,11 +181,20 @@ def _claim_summary(analysis: Analysis, claim_id: str) -> str:
 
 
 def superseded_by(analysis: Analysis, claim_id: str) -> str | None:
-    """The id of the claim that supersedes this one, if any."""
-    for start, _, relation in analysis.graph.in_edges(f"claim:{claim_id}", data="relation"):
-        if relation == "supersedes":
-            return start.removeprefix("claim:")
-    return None
+    """The id of the claim that supersedes this one, if any (the first of its in-edges).
+    The superseded claims are found in one pass over the graph per analysis."""
+    superseders = analysis.derived.get("superseders")
+    if superseders is None:
+        graph = analysis.graph
+        superseded = {end for _, end, relation in graph.edges(data="relation") if relation == "supersedes"}
+        superseders = {}
+        for end in superseded:
+            for start, _, relation in graph.in_edges(end, data="relation"):
+                if relation == "supersedes":
+                    superseders[end] = start.removeprefix("claim:")
+                    break
+        analysis.derived["superseders"] = superseders
+    return superseders.get(f"claim:{claim_id}")
 
 
 def claim_csl(analysis: Analysis, claim_id: str) -> dict:

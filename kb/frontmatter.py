@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, NamedTuple
 
 import yaml
@@ -83,6 +84,30 @@ class Document:
     key_positions: dict[tuple, Position] = field(default_factory=dict)
     body: str = ""
     body_line: int = 1
+
+    def __reduce__(self):
+        # Pickled (kb.cache) with each positions table packed as its keys and one flat tuple
+        # of ints: a Position is a NamedTuple, which pickle rebuilds through a Python-level
+        # __getnewargs__, and a 20k-claim corpus has some 800,000 of them.
+        return (
+            _unpack_document,
+            (self.data, _pack(self.positions), _pack(self.key_positions), self.body, self.body_line),
+        )
+
+
+def _pack(positions: dict[tuple, Position]) -> tuple[tuple, tuple]:
+    return tuple(positions), tuple(chain.from_iterable(positions.values()))
+
+
+def _unpack(packed: tuple[tuple, tuple]) -> dict[tuple, Position]:
+    keys, flat = packed
+    numbers = iter(flat)
+    new = tuple.__new__
+    return {key: new(Position, (line, column)) for key, line, column in zip(keys, numbers, numbers, strict=True)}
+
+
+def _unpack_document(data, positions, key_positions, body, body_line) -> Document:
+    return Document(data, _unpack(positions), _unpack(key_positions), body, body_line)
 
 
 def decode(raw: bytes) -> str:

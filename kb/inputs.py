@@ -43,26 +43,32 @@ def collect_files(settings: Settings) -> list[tuple[Kind, Path]]:
     for kind, folder in (("claim", settings.claims_dir), ("source", settings.sources_dir)):
         if not folder.is_dir():
             continue
-        paths: list[Path] = []
+        paths: list[str] = []  # strings: pathlib per file cost more than the walk itself
         for current, folders, files in os.walk(folder):  # never follows links to folders
-            base = Path(current)
             folders[:] = [name for name in folders if not name.startswith(".")]
-            paths += [base / name for name in folders if (base / name).is_symlink()]
-            paths += [base / name for name in files if name.endswith(".md") and not name.startswith(".")]
-        found += [(kind, path) for path in sorted(paths)]  # type: ignore[misc]
+            paths += [os.path.join(current, name) for name in folders if os.path.islink(os.path.join(current, name))]
+            paths += [
+                os.path.join(current, name) for name in files if name.endswith(".md") and not name.startswith(".")
+            ]
+        paths.sort(key=lambda path: path.split(os.sep))  # the order of Path objects: part by part
+        found += [(kind, Path(path)) for path in paths]  # type: ignore[misc]
     return found
 
 
 def input_paths(settings: Settings) -> tuple[list[Path], list[Path], list[Path]]:
     """(settings files that exist, claim and source files, snapshot files), each sorted."""
+    configs, snapshots = _configs_and_snapshots(settings)
+    return configs, [path for _, path in collect_files(settings)], snapshots
+
+
+def _configs_and_snapshots(settings: Settings) -> tuple[list[Path], list[Path]]:
     configs = [settings.root / name for name in SETTINGS_FILES if (settings.root / name).is_file()]
-    files = [path for _, path in collect_files(settings)]
     snapshots: list[Path] = []
     for folder in settings.snapshot_dirs:
         with contextlib.suppress(OSError):
             if folder.is_dir():
                 snapshots += sorted(path for path in folder.iterdir() if path.is_file())
-    return configs, files, snapshots
+    return configs, snapshots
 
 
 def _day(settings: Settings, today: date | None) -> date:
@@ -134,7 +140,7 @@ def fingerprint(settings: Settings, today: date | None = None, hashes: dict | No
 
     ``hashes`` (relative path -> sha256, as :attr:`kb.load.Corpus.hashes`) are the files'
     hashes; without them the files are read now (:func:`current_hashes`)."""
-    configs, _, snapshots = input_paths(settings)
+    configs, snapshots = _configs_and_snapshots(settings)
     if hashes is None:
         hashes = current_hashes(settings) or {}
     day = _day(settings, today)

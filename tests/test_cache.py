@@ -116,16 +116,16 @@ def _snapshot(kb):
 
 
 def _corrupt(kb):
-    entries = kb.root / ".kb-cache" / "entries"
-    entries.write_bytes(entries.read_bytes()[:-100] + b"x" * 100)
+    for entries in (kb.root / ".kb-cache").glob("entries-*"):
+        entries.write_bytes(entries.read_bytes()[:-100] + b"x" * 100)
     (kb.root / ".kb-cache" / "manifest").write_bytes(b"garbage")
     _edit(kb)
 
 
 def _truncate(kb):
-    for name in ("entries", "manifest", "findings"):
-        path = kb.root / ".kb-cache" / name
-        path.write_bytes(path.read_bytes()[:50])
+    for path in (kb.root / ".kb-cache").glob("*"):
+        if path.name != ".gitignore":
+            path.write_bytes(path.read_bytes()[:50])
     _edit(kb)
 
 
@@ -169,6 +169,25 @@ def test_build_after_check_renders_the_bodies_check_cached_unrendered(base):
     assert all(loaded.record.body_html for loaded in kbcache.Cache(base.root).entries.values() if loaded.record)
 
 
+def test_one_edit_rewrites_only_the_shards_of_its_old_and_new_entry(base):
+    run("check", "--exit-zero", "--root", str(base.root))
+    folder = base.root / ".kb-cache"
+    before = {path.name: path.stat().st_mtime_ns for path in folder.glob("entries-*")}
+    assert len(before) > 2
+
+    def shard() -> str:
+        digest = kb.inputs.current_hashes(load_settings(base.root))["claims/t0/claim-0.md"]
+        [key] = [key for key in kbcache.Cache(base.root).entries if key.endswith(digest)]
+        return f"entries-{kbcache.shard_of(key):02x}"
+
+    old = shard()
+    _edit(base)
+    run("check", "--exit-zero", "--root", str(base.root))
+    after = {path.name: path.stat().st_mtime_ns for path in folder.glob("entries-*")}
+    assert {name for name in after if after[name] != before.get(name)} == {old, shard()}
+    assert_fresh(base.root)
+
+
 def test_date_change(base):
     assert_fresh(base.root, "--today", "2026-11-23")
     assert_fresh(base.root, "--today", "2031-05-01")
@@ -199,7 +218,9 @@ def test_a_foreign_cache_is_never_unpickled(base, tmp_path):
     assert_fresh(base.root)
     folder = base.root / ".kb-cache"
     header = kb.cache._header()
-    for name in ("entries", "manifest", "findings"):
+    names = [path.name for path in folder.glob("entries-*")]
+    assert names
+    for name in (*names, "manifest", "findings"):
         (folder / name).write_bytes(header + b"\0" * 32 + pickle.dumps(Evil()))
     assert_fresh(base.root)
     assert not marker.exists()
