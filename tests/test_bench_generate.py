@@ -11,7 +11,7 @@ from kb.analyse import analyse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from generate import generate  # noqa: E402
+from generate import generate
 
 
 def _files(root: Path) -> dict[str, bytes]:
