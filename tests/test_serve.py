@@ -40,7 +40,7 @@ async def test_claim_as_json(database):
 async def test_table_has_descriptions_and_facets(database):
     ds = datasette(*database)
     data = (await ds.client.get("/kb/claims.json?_extra=facet_results")).json()
-    assert set(data["facet_results"]) == {"entity_id", "metric", "kind", "status", "tags"}
+    assert set(data["facet_results"]) == {"entity_id", "metric", "kind", "status"}
     html = (await ds.client.get("/kb/claims")).text
     assert "Figures are in base units" in html
 

@@ -154,3 +154,27 @@ def test_graph_svg_links_every_node(conn):
     svg = graphview.graph_svg(sub, rings, "entity:openai", lambda kind, id_: f"/{kind}/{id_}")
     assert svg.count("<a href=") == len(rings)
     assert '<a href="/source/blog-post"' in svg
+
+
+def test_track_record_of_one_claimant_equals_the_view(tmp_path):
+    """The claim page asks for one claimant's record without grouping every claim (the view
+    does): same numbers for every claimant of a generated knowledge base with resolutions."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import generate
+
+    from kb.analyse import analyse
+    from kb.database import build_database
+
+    generate(tmp_path, 800, seed=5)
+    path = build_database(analyse(tmp_path), tmp_path / "kb.db", allow_errors=True)
+    with closing(sqlite3.connect(path)) as connection:
+        claimants = [row[0] for row in connection.execute("select distinct claimant from track_record")]
+        assert len(claimants) > 20
+        for claimant in claimants:
+            view = pages._one(connection, "select * from track_record where claimant = ?", (claimant,))
+            assert pages._track_record(connection, claimant) == view
+        resolved = connection.execute("select sum(resolved), sum(overdue) from track_record").fetchone()
+        assert resolved[0] > 0 and resolved[1] > 0

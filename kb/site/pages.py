@@ -242,7 +242,7 @@ def claim_page(conn: sqlite3.Connection, claim_id: str) -> dict | None:
     )
     track = None
     if claim.get("claimant") and "track_record" in _tables(conn):
-        track = _one(conn, "select * from track_record where claimant = ?", (claim["claimant"],))
+        track = _track_record(conn, claim["claimant"])
     return {
         "claim": claim,
         "entity": entity,
@@ -258,6 +258,27 @@ def claim_page(conn: sqlite3.Connection, claim_id: str) -> dict | None:
         "peers": peer_figures(conn, claim),
         "citations": citation_formats(conn, claim_id),
     }
+
+
+def _track_record(conn: sqlite3.Connection, claimant: str) -> dict | None:
+    """The ``track_record`` view's row for one claimant, computed for that claimant's
+    forecasts only (the view groups every claim and every resolution first: 8 ms at 20k
+    claims for a large outlet, on every claim page)."""
+    row = _one(
+        conn,
+        """select ? as claimant, count(*) as forecasts, count(rid) as resolved,
+          sum(outcome = 'correct') as correct, sum(outcome = 'partly') as partly,
+          sum(outcome = 'incorrect') as incorrect, sum(outcome = 'ambiguous') as ambiguous,
+          sum(rid is null and period_end < (select today from kb_build)) as overdue
+        from (
+          select p.period_end,
+            (select min(id) from claim_links where relation = 'resolves' and to_claim = p.id) as rid,
+            (select min(outcome) from claim_links where relation = 'resolves' and to_claim = p.id) as outcome
+          from claims p where p.claimant = ? and p.kind in ('projection', 'prediction')
+        )""",
+        (claimant, claimant),
+    )
+    return row if row and row["forecasts"] else None
 
 
 def _outlet(conn: sqlite3.Connection, claim: dict) -> str:
@@ -285,14 +306,29 @@ def figures(conn: sqlite3.Connection, metric: str, entity_id: str | None = None)
         sql += " and c.entity_id = ?"
         params.append(entity_id)
     rows = _rows(conn, sql + " order by c.entity_id, c.period_start, c.stated_start, c.id", tuple(params))
-    for row in rows:
-        row["outlet"] = _outlet(conn, row)
-        row["sources"] = _rows(
-            conn,
-            "select distinct s.id, s.title, s.publisher from evidence e join sources s on s.id = e.source_id"
-            " where e.claim_id = ? order by e.position",
-            (row["id"],),
+    # Each figure's outlet and sources in two set-based queries, not two per figure (a
+    # subject's revenue at 100k claims has thousands of figures: 5,000 queries took 300 ms).
+    matching = f"select c.id from claims c where {sql.split(' where ', 1)[1]}"
+    first_outlet: dict[str, str] = {}
+    for claim_id, publisher in conn.execute(
+        "select e.claim_id, coalesce(o.publisher, s.publisher) from evidence e join sources s on s.id = e.source_id"
+        " left join sources o on o.id = e.origin_id"
+        f" where e.claim_id in ({matching}) and e.stance != 'refutes' order by e.claim_id, e.position",
+        tuple(params),
+    ):
+        first_outlet.setdefault(claim_id, publisher)
+    sources: dict[str, dict[str, dict]] = {}
+    for claim_id, source_id, title, publisher in conn.execute(
+        "select e.claim_id, s.id, s.title, s.publisher from evidence e join sources s on s.id = e.source_id"
+        f" where e.claim_id in ({matching}) order by e.claim_id, e.position",
+        tuple(params),
+    ):
+        sources.setdefault(claim_id, {}).setdefault(
+            source_id, {"id": source_id, "title": title, "publisher": publisher}
         )
+    for row in rows:
+        row["outlet"] = first_outlet.get(row["id"]) or row.get("claimant") or "unknown"
+        row["sources"] = list(sources.get(row["id"], {}).values())
     return rows
 
 
