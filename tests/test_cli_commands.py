@@ -83,3 +83,13 @@ def test_new_writes_valid_skeletons(kb):
     assert codes == ["KB103", "KB201"]  # valid, just not yet linked
     assert run("new", "--root", str(kb.root), "claim", "openai-2025-revenue", "--subject", "OpenAI").exit_code == 2
     assert run("new", "--root", str(kb.root), "claim", "Bad_Id").exit_code == 2
+
+
+def test_check_and_build_restore_the_garbage_collector_thresholds(minimal):
+    import gc
+
+    before = gc.get_threshold()
+    for args in (["check", "--exit-zero"], ["build", "--allow-errors"]):
+        result = CliRunner().invoke(main, [*args, "--root", str(minimal.root)])
+        assert result.exit_code == 0, result.output
+        assert gc.get_threshold() == before
