@@ -192,6 +192,7 @@ def parse_file(kind: Kind, path: Path, shown: str, raw: bytes, render: bool = Fa
         return Loaded(None, sorted(findings, key=Finding.sort_key), id_, raw_references(document.data))
     if any(finding.code == "KB007" for finding in findings):  # an invalid id is never a key in the database
         return Loaded(None, findings, id_, raw_references(document.data))
+    document.drop_data()  # the model holds the values; the raw mapping would double them in memory
     record = Record(kind, shown, model, document)  # type: ignore[arg-type]
     if render:
         render_body(record)
@@ -215,6 +216,8 @@ def _id_findings(document: Document, path: Path, shown: str, subject: dict) -> l
     raw_id = document.data.get("id")
     if not isinstance(raw_id, str):
         return []
+    if raw_id == path.stem and len(raw_id) <= ID_MAX_LENGTH and ID_PATTERN.match(raw_id):
+        return []  # the common case, without building the file's table of positions
     line, column = document.positions.get(("id",), Position(2, 1))
     if len(raw_id) > ID_MAX_LENGTH or not ID_PATTERN.match(raw_id):
         why = (
