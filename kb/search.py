@@ -108,6 +108,8 @@ def index_text(text: str | None) -> str:
     """
     if not text:
         return ""
+    if text.isascii():  # nothing to fold and no CJK character: most English text (7 µs -> 0.1 µs)
+        return text
     return CJK.sub(r" \g<0> ", fold(text))
 
 

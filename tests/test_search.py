@@ -174,3 +174,14 @@ def test_index_tables_cover_every_row(corpus):
             conn.execute(f"select count(*) from [{index}]").fetchone()
             == conn.execute(f"select count(*) from [{table}]").fetchone()
         )
+
+
+def test_ascii_text_is_indexed_as_it_is():
+    """index_text returns ASCII text unchanged (its fast path): folding maps only non-ASCII
+    characters, and no ASCII character is CJK."""
+    from kb import search
+
+    assert min(search._table()) >= 128
+    for text in ("OpenAI could lose $5 billion in 2024.", "a-b_c [x](y) 'q' \"z\"", "\t\n ~"):
+        assert search.index_text(text) == search.CJK.sub(r" \g<0> ", search.fold(text)) == text
+    assert search.index_text("OpenAI 虧損50亿") == "OpenAI  亏  损 50 亿 "
