@@ -18,6 +18,7 @@ Quantity(value=None, low=3500000000, high=4500000000)
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -355,6 +356,13 @@ def format_quantity(quantity: Quantity, unit: str | None = None) -> str:
     >>> format_quantity(parse_value(["3.5 billion", "4.5 billion"]), "USD")
     '3.5 billion–4.5 billion USD'
     """
+    # a claim's figure is written into several columns and citation forms: formatted once
+    return _formatted(quantity.value, quantity.low, quantity.high, unit)
+
+
+@functools.lru_cache(maxsize=1 << 16, typed=True)  # typed: 1 and 1.0 may be written differently
+def _formatted(value, low, high, unit: str | None) -> str:
+    quantity = Quantity(value, low, high)
     text = (
         format_amount(quantity.value)
         if quantity.value is not None
