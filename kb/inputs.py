@@ -70,16 +70,18 @@ def _day(settings: Settings, today: date | None) -> date:
 
 
 def signature(settings: Settings, today: date | None = None) -> tuple:
-    """Names, sizes and modification times of every input, and the date."""
-    configs, files, snapshots = input_paths(settings)
-    stats = []
-    for path in [*configs, *files, *snapshots]:
+    """Names, sizes and modification times of every input, and the date: what ``kb serve``
+    polls every second, so a string walk and one ``stat`` per file (pathlib took 3 s per
+    pass at 100k files). Compare two signatures for equality only."""
+    configs, snapshots = _configs_and_snapshots(settings)
+    stats = set()
+    for path in [*map(str, configs), *(path for _, path in _walk(settings)), *map(str, snapshots)]:
         try:
-            info = path.stat()
+            info = os.stat(path)  # followed: a linked file's edit is an edit
         except OSError:
             continue
-        stats.append((str(path), info.st_size, info.st_mtime_ns))
-    return (_day(settings, today).isoformat(), *stats)
+        stats.add((path, info.st_size, info.st_mtime_ns))
+    return (_day(settings, today).isoformat(), frozenset(stats))
 
 
 def current_hashes(settings: Settings, *, read: bool = True, use_cache: bool | None = None) -> dict | None:
