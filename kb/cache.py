@@ -277,20 +277,76 @@ def _in_pool(function, items: list, progress) -> list | None:
     return None
 
 
-def _parse_many(items: list[tuple], progress, render: bool = False) -> list:
-    """parse_file over items, in a fork pool when there are many (same order as serial)."""
-    from functools import partial
+class _Parsing:
+    """parse_file over items as they are read: once PARALLEL_THRESHOLD items wait, a fork
+    pool starts and takes chunks of CHUNK while the reading goes on (on a cold page cache
+    reading is a third of the parse), results in the order of the items. Few items, one
+    core, or a pool that fails in any way: the work is done in this process, nothing lost."""
 
-    from kb.load import parse_file
+    def __init__(self, render: bool):
+        self.render = render
+        self.items: list[tuple] = []
+        self.pool = None
+        self.futures: list = []
+        self.submitted = 0
+        self.failed = False
 
-    done = _in_pool(partial(_parse_chunk, render=render), items, progress)
-    if done is not None:
+    def add(self, item: tuple) -> None:
+        self.items.append(item)
+        if self.pool is None and not self.failed and len(self.items) >= PARALLEL_THRESHOLD and jobs() > 1:
+            self._start()
+        while self.pool is not None and len(self.items) - self.submitted >= CHUNK:
+            self._submit(CHUNK)
+
+    def _start(self) -> None:
+        import gc
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            context = multiprocessing.get_context("fork")
+            gc.freeze()  # the forked workers share the parent's pages instead of copying them
+            # (a dead worker raises BrokenProcessPool, where multiprocessing.Pool would hang)
+            self.pool = ProcessPoolExecutor(jobs(), mp_context=context)
+        except Exception:
+            gc.unfreeze()
+            self.failed = True
+
+    def _submit(self, size: int) -> None:
+        chunk = self.items[self.submitted : self.submitted + size]
+        self.submitted += len(chunk)
+        try:
+            self.futures.append(self.pool.submit(_parse_chunk, chunk, self.render))  # type: ignore[union-attr]
+        except Exception:
+            self.failed = True
+
+    def results(self, progress) -> list:
+        done: list = []
+        if self.pool is not None:
+            import gc
+
+            try:
+                if self.submitted < len(self.items):
+                    self._submit(len(self.items) - self.submitted)
+                if not self.failed:
+                    for future in self.futures:
+                        part = future.result()
+                        done.extend(part)
+                        progress.advance(len(part))
+            except Exception:  # a worker died: the serial pass below
+                done = []
+            finally:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                gc.unfreeze()
+            if len(done) == len(self.items):
+                return done
+        from kb.load import parse_file
+
+        done = []
+        for kind, path, shown, raw in self.items:
+            done.append(parse_file(kind, Path(path), shown, raw, self.render))
+            progress.advance()
         return done
-    out = []
-    for kind, path, shown, raw in items:
-        out.append(parse_file(kind, Path(path), shown, raw, render))
-        progress.advance()
-    return out
 
 
 def _render_many(records: list, progress) -> None:
@@ -325,7 +381,7 @@ def load_all(
     entries: dict[str, tuple] = {}
     misses: list[tuple[int, str]] = []  # (index, entry key) to parse
     keys: dict[int, str] = {}  # index -> entry key, for what came from the cache
-    items: list[tuple] = []
+    parsing = _Parsing(render)
     with progress.stage("read", total=len(files)):
         for index, (kind, path) in enumerate(files):
             shown = _display(path, root)
@@ -363,10 +419,10 @@ def load_all(
                 entries[key] = hit
                 continue
             misses.append((index, key))
-            items.append((kind, str(path), shown, raw))
+            parsing.add((kind, str(path), shown, raw))
         progress.advance(len(files))
-    with progress.stage("parse", total=len(items)):
-        parsed = _parse_many(items, progress, render) if items else []
+    with progress.stage("parse", total=len(parsing.items)):
+        parsed = parsing.results(progress) if parsing.items else []
     for (index, key), loaded in zip(misses, parsed, strict=True):
         results[index] = loaded
         entries[key] = loaded

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 import kb.cache
 import kb.inputs
 from kb import cache as kbcache
+from kb import load as kbload
 from kb.analyse import analyse
 from kb.cli import main
 from kb.database import build_database, is_stale
@@ -322,12 +323,17 @@ def test_a_dying_worker_falls_back_to_serial(kb, monkeypatch):
     serial = _loaded(kb.root)
     monkeypatch.setenv("KB_JOBS", "2")
     parent = os.getpid()
-    real = cache_module._parse_chunk
+    real = kbload.parse_file
+    calls_here = []
 
-    def dying(chunk, render=False):
+    def dying(*args, **kwargs):
+        # kb.cache._parse_chunk imports kb.load.parse_file in the worker: the worker dies on
+        # its first file (os._exit: no exception, no clean-up), the parent carries on
         if os.getpid() != parent:
             os._exit(3)
-        return real(chunk, render)
+        calls_here.append(args[2])
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(cache_module, "_parse_chunk", dying)
+    monkeypatch.setattr(kbload, "parse_file", dying)
     assert _loaded(kb.root) == serial
+    assert len(calls_here) == 200 + 4 + 1  # every file was parsed again here, after the pool broke
