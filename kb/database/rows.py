@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,16 +19,19 @@ from kb.render import render_markdown
 __all__ = ["rows"]
 
 
-def rows(analysis: Analysis) -> Iterator[tuple[str, list[dict]]]:
+def rows(analysis: Analysis) -> Iterator[tuple[str, Iterable[dict]]]:
+    """(table, its rows) in the order they are inserted. The rows of the large tables are
+    generated as they are written, never held all at once (100,000 claim rows with their
+    citation columns are hundreds of MiB)."""
     yield "entities", _entity_rows(analysis)
     yield "metrics", _metric_rows(analysis)
-    yield "sources", [_source_row(analysis, record) for record in analysis.corpus.sources.values()]
+    yield "sources", (_source_row(analysis, record) for record in analysis.corpus.sources.values())
     entities = claim_entities(analysis.graph)
-    yield "claims", [_claim_row(analysis, record, entities) for record in analysis.corpus.claims.values()]
-    yield "evidence", list(_evidence_rows(analysis))
-    yield "claim_links", list(_claim_link_rows(analysis))
-    yield "source_links", list(_source_link_rows(analysis))
-    yield "findings", list(_finding_rows(analysis))
+    yield "claims", (_claim_row(analysis, record, entities) for record in analysis.corpus.claims.values())
+    yield "evidence", _evidence_rows(analysis)
+    yield "claim_links", _claim_link_rows(analysis)
+    yield "source_links", _source_link_rows(analysis)
+    yield "findings", _finding_rows(analysis)
     yield "kb_build", [_build_row(analysis)]
 
 

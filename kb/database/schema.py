@@ -5,6 +5,8 @@ the views users query most, and the checks a new database must pass before it is
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
+from itertools import chain
 
 import sqlite_utils
 
@@ -196,15 +198,17 @@ def create_tables(db: sqlite_utils.Database) -> None:
     )
 
 
-def insert_rows(conn: sqlite3.Connection, table: str, records: list[dict]) -> None:
-    """Insert rows (dicts of one shape) with one ``executemany``: SQLite binds each dict by
-    name, so no Python-side conversion; a missing key is an error, not a NULL."""
-    if not records:
+def insert_rows(conn: sqlite3.Connection, table: str, records: Iterable[dict]) -> None:
+    """Insert rows (dicts of one shape, streamed) with one ``executemany``: SQLite binds each
+    dict by name, so no Python-side conversion; a missing key is an error, not a NULL."""
+    records = iter(records)
+    first = next(records, None)
+    if first is None:
         return
-    columns = list(records[0])
+    columns = list(first)
     names = ", ".join(f"[{column}]" for column in columns)
     values = ", ".join(f":{column}" for column in columns)
-    conn.executemany(f"insert into [{table}] ({names}) values ({values})", records)
+    conn.executemany(f"insert into [{table}] ({names}) values ({values})", chain([first], records))
 
 
 # Indexes, created after the rows are in (a sorted build of each, cheaper than keeping them
