@@ -193,10 +193,31 @@ def parse_file(kind: Kind, path: Path, shown: str, raw: bytes, render: bool = Fa
     if any(finding.code == "KB007" for finding in findings):  # an invalid id is never a key in the database
         return Loaded(None, findings, id_, raw_references(document.data))
     document.drop_data()  # the model holds the values; the raw mapping would double them in memory
+    _share_fields_sets(model)
     record = Record(kind, shown, model, document)  # type: ignore[arg-type]
     if render:
         render_body(record)
     return Loaded(record, findings, id_, set())
+
+
+_FIELDS_SETS: dict[frozenset, frozenset] = {}
+
+
+def _share_fields_sets(model: BaseModel) -> None:
+    """Give the model (and the models inside it) one shared frozenset of the fields a file
+    set, instead of a set each: the models are frozen, so the set is never changed, and most
+    files set the same fields. A set of ten names is some 700 bytes; 100,000 claims with their
+    evidence items have a quarter of a million of them."""
+    stack: list = [model]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, BaseModel):
+            fields = frozenset(item.__pydantic_fields_set__)
+            shared = _FIELDS_SETS.setdefault(fields, fields) if len(_FIELDS_SETS) < 10_000 else fields
+            object.__setattr__(item, "__pydantic_fields_set__", shared)
+            stack.extend(item.__dict__.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def render_body(record: Record) -> None:
