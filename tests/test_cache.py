@@ -20,10 +20,12 @@ from click.testing import CliRunner
 import kb.cache
 import kb.inputs
 from kb import cache as kbcache
+from kb import inputs as kb_inputs
 from kb import load as kbload
 from kb.analyse import analyse
 from kb.cli import main
 from kb.database import build_database, is_stale
+from kb.database import state as kb_state
 from kb.load import load_corpus
 from kb.settings import load_settings
 
@@ -337,3 +339,20 @@ def test_a_dying_worker_falls_back_to_serial(kb, monkeypatch):
     monkeypatch.setattr(kbload, "parse_file", dying)
     assert _loaded(kb.root) == serial
     assert len(calls_here) == 200 + 4 + 1  # every file was parsed again here, after the pool broke
+
+
+def test_a_clean_build_or_check_does_not_hash_every_file_before_reading_it(kb, monkeypatch):
+    """Without a manifest, "is anything changed?" stops after QUICK_READS files instead of
+    hashing the whole tree only to learn that everything must be read."""
+    _many(kb, 60)
+    monkeypatch.setattr(kb_inputs, "QUICK_READS", 5)
+    monkeypatch.setattr(kb_state, "QUICK_READS", 5)
+    monkeypatch.setattr(kbcache, "RACY_NS", 0)  # the files were all written within the last 2 s
+    hashed = []
+    real = kb_inputs._hash_file
+    monkeypatch.setattr(kb_inputs, "_hash_file", lambda digest, path: hashed.append(path) or real(digest, path))
+    run("check", "--exit-zero", "--root", str(kb.root))
+    run("build", "--allow-errors", "--root", str(kb.root))
+    assert len([p for p in hashed if p.suffix == ".md"]) <= 2 * 5
+    out = run("build", "--allow-errors", "--root", str(kb.root))
+    assert "is up to date" in out  # with the manifest written, nothing is read at all

@@ -9,7 +9,7 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
-from kb.inputs import current_hashes, fingerprint
+from kb.inputs import QUICK_READS, current_hashes, fingerprint
 from kb.settings import Settings
 
 __all__ = ["is_stale", "up_to_date"]
@@ -33,17 +33,24 @@ def _built(path: Path) -> dict | None:
 
 
 def is_stale(settings: Settings, path: Path | None = None, today: date | None = None) -> bool:
-    """True when the database is missing or was built from other inputs (a file whose stat
-    does not match the cache's manifest is read and hashed: a changed input is never
-    called fresh)."""
+    """True when the database is missing or was built from other inputs. A file whose stat
+    does not match the cache's manifest is read and hashed, so a changed input is never
+    called fresh; past QUICK_READS such files the answer is "stale" without reading the
+    rest (the build that follows reads them anyway)."""
     built = _built(path or settings.database_path)
-    return built is None or built["input_hash"] != fingerprint(settings, today, current_hashes(settings))
+    if built is None:
+        return True
+    hashes = current_hashes(settings, max_reads=QUICK_READS)
+    return hashes is None or built["input_hash"] != fingerprint(settings, today, hashes)
 
 
 def up_to_date(settings: Settings, path: Path | None = None, today: date | None = None) -> dict | None:
     """The database's counts (claims, sources, findings, errors) when it was built from
     exactly the current inputs, else None: then ``kb build`` has nothing to do."""
     built = _built((path or settings.database_path).resolve())
-    if built is None or built["input_hash"] != fingerprint(settings, today, current_hashes(settings)):
+    if built is None:
+        return None
+    hashes = current_hashes(settings, max_reads=QUICK_READS)
+    if hashes is None or built["input_hash"] != fingerprint(settings, today, hashes):
         return None
     return built
