@@ -291,12 +291,18 @@ def _number(value: str) -> Any:
     return number
 
 
+# The first characters of every null, boolean and number of the core schema.
+_SPECIAL_FIRST = frozenset("~nNtTfF.+-0123456789")
+
+
 def resolve_plain_scalar(value: str) -> Any:
     """The value of an untagged plain scalar under the YAML 1.2 core schema.
 
     >>> [resolve_plain_scalar(v) for v in ["1e3", "NO", "on", "012", "2024-07-25", "0x1F", "~"]]
     [1000.0, 'NO', 'on', 12, '2024-07-25', 0x1F, None]
     """
+    if value and value[0] not in _SPECIAL_FIRST:
+        return value  # most scalars are words: no null, boolean or number starts so
     if _NULL.match(value):
         return None
     if value in _BOOL:
@@ -362,7 +368,10 @@ def _load(source: str, first_line: int) -> tuple[Any, dict, dict]:
 
 
 def _position(mark: Any, first_line: int) -> Position:
-    return Position(mark.line + first_line, mark.column + 1)
+    return _new_tuple(Position, (mark.line + first_line, mark.column + 1))  # C-level, not the NamedTuple's __new__
+
+
+_new_tuple = tuple.__new__
 
 
 def _build(events: Any, first_line: int) -> tuple[Any, dict, dict]:
