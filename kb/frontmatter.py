@@ -388,7 +388,7 @@ def _build(events: Any, first_line: int) -> tuple[Any, dict, dict]:
             root = value
             return ()
         frame = stack[-1]
-        if isinstance(frame.container, list):
+        if type(frame.container) is list:
             path = _shared_path((*frame.path, len(frame.container)))
             frame.container.append(value)
             positions[path] = mark
@@ -410,41 +410,48 @@ def _build(events: Any, first_line: int) -> tuple[Any, dict, dict]:
         frame.key = _NO_KEY
         return path
 
+    # dispatch on the exact event class (libyaml's events are these classes): isinstance
+    # chains were a fifth of the builder's time
+    scalar, mapping, sequence = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
     for event in events:
-        mark = _position(event.start_mark, first_line)
-        if isinstance(event, yaml.AliasEvent):
-            raise FrontmatterError("KB003", f"aliases (*{event.anchor}) are not allowed", *mark)
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            raise FrontmatterError("KB003", f"anchors (&{anchor}) are not allowed", *mark)
-        tag = getattr(event, "tag", None)
-        if tag is not None and tag not in _ALLOWED_TAGS:
-            raise FrontmatterError("KB003", f"custom tag `{tag}` is not allowed", *mark)
-        if isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise FrontmatterError("KB003", "a second YAML document is not allowed in frontmatter", *mark)
-        elif isinstance(event, yaml.ScalarEvent):
-            if not event.style and tag is None:
-                value = resolve_plain_scalar(event.value)
-            elif tag is not None and tag != "!":
-                try:
-                    value = _tagged_scalar(tag, event.value)
-                except (ValueError, OverflowError) as exc:
-                    raise FrontmatterError("KB003", str(exc), *mark) from None
-            else:
-                value = event.value
-            if type(value) is str and len(value) <= _INTERNED:
-                value = intern(value)  # keys, ids, names, units repeat across files: one copy each
-            place(value, mark)
-        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            if stack and isinstance(stack[-1].container, dict) and stack[-1].key is _NO_KEY:
+        kind = type(event)
+        if kind is scalar or kind is mapping or kind is sequence:
+            mark = _position(event.start_mark, first_line)
+            if event.anchor is not None:
+                raise FrontmatterError("KB003", f"anchors (&{event.anchor}) are not allowed", *mark)
+            tag = event.tag
+            if tag is not None and tag not in _ALLOWED_TAGS:
+                raise FrontmatterError("KB003", f"custom tag `{tag}` is not allowed", *mark)
+            if kind is scalar:
+                if not event.style and tag is None:
+                    value = resolve_plain_scalar(event.value)
+                elif tag is not None and tag != "!":
+                    try:
+                        value = _tagged_scalar(tag, event.value)
+                    except (ValueError, OverflowError) as exc:
+                        raise FrontmatterError("KB003", str(exc), *mark) from None
+                else:
+                    value = event.value
+                if type(value) is str and len(value) <= _INTERNED:
+                    value = intern(value)  # keys, ids, names, units repeat across files: one copy each
+                place(value, mark)
+                continue
+            if stack and type(stack[-1].container) is dict and stack[-1].key is _NO_KEY:
                 raise FrontmatterError("KB003", "keys must be plain text, not a mapping or a list", *mark)
             if len(stack) >= MAX_DEPTH:
                 raise FrontmatterError("KB003", f"nesting is deeper than {MAX_DEPTH} levels", *mark)
-            container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+            container: Any = {} if kind is mapping else []
             path = place(container, mark)
             stack.append(_Frame(container, path))
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+        elif kind in ends:
             stack.pop()
+        elif kind is yaml.AliasEvent:
+            mark = _position(event.start_mark, first_line)
+            raise FrontmatterError("KB003", f"aliases (*{event.anchor}) are not allowed", *mark)
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                mark = _position(event.start_mark, first_line)
+                raise FrontmatterError("KB003", "a second YAML document is not allowed in frontmatter", *mark)
     return root, positions, key_positions
