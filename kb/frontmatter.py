@@ -172,7 +172,7 @@ def _table(paths: tuple, flat: array) -> dict[tuple, Position]:
 
 
 def _document(data, paths, flat, key_flat, body, body_line) -> Document:
-    paths = tuple(map(_shared_path, paths))
+    # (paths come shared already: pickle keeps one copy of each per shard)
     document = Document.__new__(Document)
     document.data, document.body, document.body_line = data, body, body_line
     document._paths, document._flat, document._key_flat = paths, flat, key_flat
