@@ -203,9 +203,16 @@ def _link_id(*parts: object) -> str:
 
 def _claim_link_rows(analysis: Analysis) -> Iterator[dict]:
     seen = set()
-    for start, end, data in sorted(analysis.graph.edges(data=True), key=lambda e: (e[0], e[1], e[2]["relation"])):
-        if not (start.startswith("claim:") and end.startswith("claim:")):
-            continue
+    graph = analysis.graph
+    between_claims = [  # in the graph's order (the sort below is stable), claim to claim only
+        (start, end, data)
+        for start, targets in graph._succ.items()  # networkx's adjacency: no edge view per edge
+        if start.startswith("claim:")
+        for end, keyed in targets.items()
+        if end.startswith("claim:")
+        for data in keyed.values()
+    ]
+    for start, end, data in sorted(between_claims, key=lambda e: (e[0], e[1], e[2]["relation"])):
         row = {
             "from_claim": start.removeprefix("claim:"),
             "to_claim": end.removeprefix("claim:"),
