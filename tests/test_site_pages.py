@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from datetime import date
 
 import pytest
 from sitekb import build, write_kb
@@ -178,3 +179,39 @@ def test_track_record_of_one_claimant_equals_the_view(tmp_path):
             assert pages._track_record(connection, claimant) == view
         resolved = connection.execute("select sum(resolved), sum(overdue) from track_record").fetchone()
         assert resolved[0] > 0 and resolved[1] > 0
+
+
+def test_claim_page_charts_the_figures_nearest_in_time(tmp_path, monkeypatch):
+    """A subject with more figures of a metric than the chart takes: the nearest in time,
+    and the page says how many there are in all."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import generate
+
+    from kb.analyse import analyse
+    from kb.database import build_database
+
+    generate(tmp_path, 600, seed=9)
+    path = build_database(analyse(tmp_path), tmp_path / "kb.db", allow_errors=True)
+    monkeypatch.setattr(pages, "PEERS", 5)
+    with closing(sqlite3.connect(path)) as connection:
+        metric, entity, count = connection.execute(
+            "select metric, entity_id, count(*) from claims where value is not null and period_start is not null"
+            " group by metric, entity_id order by count(*) desc limit 1"
+        ).fetchone()
+        assert count > 5
+        claim_id, start = connection.execute(
+            "select id, period_start from claims where metric = ? and entity_id = ? and value is not null"
+            " order by period_start desc limit 1",
+            (metric, entity),
+        ).fetchone()
+        data = pages.claim_page(connection, claim_id)
+        assert len(data["peers"]) == 5 and data["peers_total"] == count
+        assert claim_id in [p["id"] for p in data["peers"]]
+        every = pages.figures(connection, metric, entity)
+        distance = sorted(abs(date.fromisoformat(p["period_start"]) - date.fromisoformat(start)) for p in every)
+        shown = sorted(abs(date.fromisoformat(p["period_start"]) - date.fromisoformat(start)) for p in data["peers"])
+        assert shown == distance[:5]
+        assert all(p["outlet"] and "sources" in p for p in data["peers"])

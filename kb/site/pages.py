@@ -255,7 +255,8 @@ def claim_page(conn: sqlite3.Connection, claim_id: str) -> dict | None:
         "supports": supports,
         "findings": findings,
         "track_record": track,
-        "peers": peer_figures(conn, claim),
+        "peers": (peers := peer_figures(conn, claim)),
+        "peers_total": peer_count(conn, claim) if len(peers) >= PEERS else len(peers),
         "citations": citation_formats(conn, claim_id),
     }
 
@@ -293,8 +294,11 @@ def _outlet(conn: sqlite3.Connection, claim: dict) -> str:
     return (row[0] if row and row[0] else None) or claim.get("claimant") or "unknown"
 
 
-def figures(conn: sqlite3.Connection, metric: str, entity_id: str | None = None) -> list[dict]:
-    """Every claim with a figure for a metric (and entity), oldest period first."""
+def figures(
+    conn: sqlite3.Connection, metric: str, entity_id: str | None = None, near: str | None = None, limit: int = 0
+) -> list[dict]:
+    """Every claim with a figure for a metric (and entity), oldest period first; with
+    ``near`` (a date) and ``limit``, only the ``limit`` whose periods start nearest to it."""
     sql = (
         "select c.id, c.statement, c.figure, c.kind, c.status, c.claimant, c.stated, c.period, c.period_start,"
         " c.period_end, c.value, c.value_low, c.value_high, c.unit, c.entity_id, n.name as entity_name, c.approximate"
@@ -305,6 +309,12 @@ def figures(conn: sqlite3.Connection, metric: str, entity_id: str | None = None)
     if entity_id:
         sql += " and c.entity_id = ?"
         params.append(entity_id)
+    if near and limit:
+        sql += (
+            f" and c.id in (select c.id from claims c where {sql.split(' where ', 1)[1]}"
+            " order by abs(julianday(c.period_start) - julianday(?)), c.id limit ?)"
+        )
+        params = [*params, *params, near, limit]  # the filter twice: outer query and subquery
     rows = _rows(conn, sql + " order by c.entity_id, c.period_start, c.stated_start, c.id", tuple(params))
     # Each figure's outlet and sources in two set-based queries, not two per figure (a
     # subject's revenue at 100k claims has thousands of figures: 5,000 queries took 300 ms).
@@ -332,12 +342,29 @@ def figures(conn: sqlite3.Connection, metric: str, entity_id: str | None = None)
     return rows
 
 
+# A claim page charts at most this many figures of its entity and metric: those whose periods
+# are nearest its own (one subject's revenue at 100k claims has thousands; drawing them all
+# took 160 ms a page). The metric page has the full table.
+PEERS = 120
+
+
 def peer_figures(conn: sqlite3.Connection, claim: dict) -> list[dict]:
-    """The figures of the same entity and metric (this claim among them), for its chart."""
+    """The figures of the same entity and metric (this claim among them), for its chart: the
+    PEERS nearest in time when there are more."""
     if not claim.get("metric") or not claim.get("entity_id") or _bounds(claim) is None:
         return []
-    rows = figures(conn, claim["metric"], claim["entity_id"])
+    rows = figures(conn, claim["metric"], claim["entity_id"], near=claim.get("period_start"), limit=PEERS)
     return rows if len(rows) > 1 else []
+
+
+def peer_count(conn: sqlite3.Connection, claim: dict) -> int:
+    """How many figures the entity has for the claim's metric (the chart may show fewer)."""
+    row = conn.execute(
+        "select count(*) from claims c where c.metric = ? and c.entity_id = ?"
+        " and (c.value is not null or c.value_low is not null) and c.period_start is not null",
+        (claim.get("metric"), claim.get("entity_id")),
+    ).fetchone()
+    return row[0]
 
 
 def citation_formats(conn: sqlite3.Connection, claim_id: str) -> list[dict]:
