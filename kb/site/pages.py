@@ -288,12 +288,14 @@ def figures(
     if entity_id:
         sql += " and c.entity_id = ?"
         params.append(entity_id)
-    if near and limit:
-        sql += (
-            f" and c.id in (select c.id from claims c where {sql.split(' where ', 1)[1]}"
-            " order by abs(julianday(c.period_start) - julianday(?)), c.id limit ?)"
-        )
-        params = [*params, *params, near, limit]  # the filter twice: outer query and subquery
+    if near and limit:  # the ids first, once: every query below then looks up at most `limit` rows
+        nearest = conn.execute(
+            f"select c.id from claims c where {sql.split(' where ', 1)[1]}"
+            " order by abs(julianday(c.period_start) - julianday(?)), c.id limit ?",
+            (*params, near, limit),
+        ).fetchall()
+        sql += f" and c.id in ({', '.join('?' for _ in nearest) or 'null'})"
+        params += [row[0] for row in nearest]
     rows = _rows(conn, sql + " order by c.entity_id, c.period_start, c.stated_start, c.id", tuple(params))
     # Each figure's outlet and sources in two set-based queries, not two per figure (a
     # subject's revenue at 100k claims has thousands of figures: 5,000 queries took 300 ms).

@@ -56,11 +56,13 @@ def _hrefs(datasette, database: str):
     urls = datasette.urls
 
     def node(kind: str, id_: str) -> str:
+        # plain str: Datasette's PrefixedUrlString answers every attribute through dir(),
+        # and the chart escapes a few hundred of them (15 ms of a claim page)
         if kind == "claim":
-            return urls.row(database, "claims", id_)
+            return str(urls.row(database, "claims", id_))
         if kind == "source":
-            return urls.row(database, "sources", id_)
-        return urls.path(f"/graph/{id_}")
+            return str(urls.row(database, "sources", id_))
+        return str(urls.path(f"/graph/{id_}"))
 
     return node
 
