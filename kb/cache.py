@@ -186,6 +186,7 @@ class Cache:
                 for shard, part in shards.items():
                     if set(part) != self.shards.get(shard, set()) or not changed.isdisjoint(part):
                         _write_signed(self.folder / f"entries-{shard:02x}", self.key, part)
+                (self.folder / "entries").unlink(missing_ok=True)  # format 1 kept all in one file
             _write_signed(self.folder / "manifest", self.key, (time.time_ns(), manifest))
 
 
@@ -320,11 +321,20 @@ class _Parsing:
         except Exception:
             self.failed = True
 
-    def results(self, progress) -> list:
-        done: list = []
+    def close(self, wait: bool = False) -> None:
+        """Stop the pool (if it runs) and unfreeze the collector; safe to call twice. The
+        caller calls it on every way out, so an interrupted load (Ctrl-C, MemoryError) in a
+        long-lived process (`kb serve`) leaves no workers and no frozen heap behind."""
         if self.pool is not None:
             import gc
 
+            pool, self.pool = self.pool, None
+            pool.shutdown(wait=wait, cancel_futures=True)
+            gc.unfreeze()
+
+    def results(self, progress) -> list:
+        done: list = []
+        if self.pool is not None:
             try:
                 if self.submitted < len(self.items):
                     self._submit(len(self.items) - self.submitted)
@@ -336,8 +346,7 @@ class _Parsing:
             except Exception:  # a worker died: the serial pass below
                 done = []
             finally:
-                self.pool.shutdown(wait=True, cancel_futures=True)
-                gc.unfreeze()
+                self.close(wait=True)
             if len(done) == len(self.items):
                 return done
         from kb.load import parse_file
@@ -382,47 +391,50 @@ def load_all(
     misses: list[tuple[int, str]] = []  # (index, entry key) to parse
     keys: dict[int, str] = {}  # index -> entry key, for what came from the cache
     parsing = _Parsing(render)
-    with progress.stage("read", total=len(files)):
-        for index, (kind, path) in enumerate(files):
-            shown = _display(path, root)
-            info = None
-            try:
-                info = os.lstat(path)
-            except OSError:
-                pass
-            if info is None or not stat.S_ISREG(info.st_mode):  # not a regular file: never cached
-                results[index] = load_file(kind, path, root, render)  # type: ignore[arg-type]
-                hashes[shown] = None
-                continue
-            if store is not None and (digest := store.known_hash(shown, info)) is not None:
+    try:
+        with progress.stage("read", total=len(files)):
+            for index, (kind, path) in enumerate(files):
+                shown = _display(path, root)
+                info = None
+                try:
+                    info = os.lstat(path)
+                except OSError:
+                    pass
+                if info is None or not stat.S_ISREG(info.st_mode):  # not a regular file: never cached
+                    results[index] = load_file(kind, path, root, render)  # type: ignore[arg-type]
+                    hashes[shown] = None
+                    continue
+                if store is not None and (digest := store.known_hash(shown, info)) is not None:
+                    key = entry_key(digest, kind, shown)
+                    if (hit := store.entries.get(key)) is not None:
+                        results[index] = hit
+                        keys[index] = key
+                        hashes[shown] = digest
+                        manifest[shown] = store.manifest[shown]
+                        entries[key] = hit
+                        continue
+                try:
+                    raw = read_bytes(path, root)
+                except (FrontmatterError, OSError, RuntimeError):
+                    results[index] = load_file(kind, path, root, render)  # type: ignore[arg-type]  # says why
+                    hashes[shown] = None
+                    continue
+                digest = hashlib.sha256(raw).hexdigest()
+                hashes[shown] = digest
+                manifest[shown] = _stat_row(info, digest)
                 key = entry_key(digest, kind, shown)
-                if (hit := store.entries.get(key)) is not None:
+                if store is not None and (hit := store.entries.get(key)) is not None:
                     results[index] = hit
                     keys[index] = key
-                    hashes[shown] = digest
-                    manifest[shown] = store.manifest[shown]
                     entries[key] = hit
                     continue
-            try:
-                raw = read_bytes(path, root)
-            except (FrontmatterError, OSError, RuntimeError):
-                results[index] = load_file(kind, path, root, render)  # type: ignore[arg-type]  # says why
-                hashes[shown] = None
-                continue
-            digest = hashlib.sha256(raw).hexdigest()
-            hashes[shown] = digest
-            manifest[shown] = _stat_row(info, digest)
-            key = entry_key(digest, kind, shown)
-            if store is not None and (hit := store.entries.get(key)) is not None:
-                results[index] = hit
-                keys[index] = key
-                entries[key] = hit
-                continue
-            misses.append((index, key))
-            parsing.add((kind, str(path), shown, raw))
-        progress.advance(len(files))
-    with progress.stage("parse", total=len(parsing.items)):
-        parsed = parsing.results(progress) if parsing.items else []
+                misses.append((index, key))
+                parsing.add((kind, str(path), shown, raw))
+            progress.advance(len(files))
+        with progress.stage("parse", total=len(parsing.items)):
+            parsed = parsing.results(progress) if parsing.items else []
+    finally:
+        parsing.close()
     for (index, key), loaded in zip(misses, parsed, strict=True):
         results[index] = loaded
         entries[key] = loaded

@@ -200,20 +200,23 @@ def parse_file(kind: Kind, path: Path, shown: str, raw: bytes, render: bool = Fa
     return Loaded(record, findings, id_, set())
 
 
-_FIELDS_SETS: dict[frozenset, frozenset] = {}
+_FIELDS_SETS: dict[frozenset, set] = {}
 
 
 def _share_fields_sets(model: BaseModel) -> None:
-    """Give the model (and the models inside it) one shared frozenset of the fields a file
-    set, instead of a set each: the models are frozen, so the set is never changed, and most
-    files set the same fields. A set of ten names is some 700 bytes; 100,000 claims with their
-    evidence items have a quarter of a million of them."""
+    """Give the model (and the models inside it) one shared set of the fields a file set,
+    instead of a set each: most files set the same fields, and a set of ten names is some
+    700 bytes (100,000 claims with their evidence items have a quarter of a million). Safe
+    because nothing changes it in place: the models are frozen, and pydantic's ``model_copy``
+    copies the set before it adds to it. A ``set`` still, not a frozenset, for pydantic's
+    ``exclude_unset``."""
     stack: list = [model]
     while stack:
         item = stack.pop()
         if isinstance(item, BaseModel):
-            fields = frozenset(item.__pydantic_fields_set__)
-            shared = _FIELDS_SETS.setdefault(fields, fields) if len(_FIELDS_SETS) < 10_000 else fields
+            fields = item.__pydantic_fields_set__
+            key = frozenset(fields)
+            shared = _FIELDS_SETS.setdefault(key, fields) if len(_FIELDS_SETS) < 10_000 else fields
             object.__setattr__(item, "__pydantic_fields_set__", shared)
             stack.extend(item.__dict__.values())
         elif isinstance(item, list):

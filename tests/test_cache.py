@@ -356,3 +356,11 @@ def test_a_clean_build_or_check_does_not_hash_every_file_before_reading_it(kb, m
     assert len([p for p in hashed if p.suffix == ".md"]) <= 2 * 5
     out = run("build", "--allow-errors", "--root", str(kb.root))
     assert "is up to date" in out  # with the manifest written, nothing is read at all
+
+
+def test_the_single_entries_file_of_cache_format_1_is_removed(base):
+    folder = base.root / ".kb-cache"
+    folder.mkdir()
+    (folder / "entries").write_bytes(b"kb-cache\0" + b"x" * 1000)  # what an older kb left
+    run("check", "--exit-zero", "--root", str(base.root))
+    assert not (folder / "entries").exists() and list(folder.glob("entries-*"))

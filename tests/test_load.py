@@ -111,3 +111,24 @@ def test_symlink_outside_is_refused(kb, tmp_path_factory):
     (kb.root / "claims" / "secret.md").symlink_to(outside)
     _, found = findings(kb)
     assert [f[3:] for f in found] == [("KB001", "symbolic link points outside the knowledge base")]
+
+
+def test_loaded_models_keep_pydantic_s_api(kb):
+    """Loaded models share their fields-set (memory), and still serve every pydantic call."""
+    kb.source()
+    kb.claim()
+    kb.claim(
+        "openai-2024-net-loss-2",
+        text=(kb.root / "claims/openai/openai-2024-net-loss.md")
+        .read_text()
+        .replace("openai-2024-net-loss", "openai-2024-net-loss-2"),
+    )
+    corpus = load_corpus(load_settings(kb.root))
+    first, second = (record.model for record in corpus.claims.values())
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__  # shared
+    unset = first.model_dump(exclude_unset=True)
+    assert "verdict" not in unset and unset["statement"] == first.statement
+    assert '"statement"' in first.model_dump_json(exclude_unset=True)
+    copy = first.model_copy(update={"statement": "Changed."})
+    assert copy.statement == "Changed." and first.statement != "Changed."
+    assert "statement" in second.__pydantic_fields_set__ and "verdict" not in second.__pydantic_fields_set__

@@ -7,6 +7,7 @@ from contextlib import closing
 from datetime import date
 
 import pytest
+from conftest import CLAIM
 from sitekb import build, write_kb
 
 from kb.site import charts, graphview, pages
@@ -216,3 +217,21 @@ def test_claim_page_charts_the_figures_nearest_in_time(tmp_path, monkeypatch):
         shown = sorted(abs(date.fromisoformat(p["period_start"]) - date.fromisoformat(start)) for p in data["peers"])
         assert shown == distance[:5]
         assert all(p["outlet"] and "sources" in p for p in data["peers"])
+
+
+def test_a_claim_is_always_on_its_own_chart(kb, monkeypatch):
+    """More figures than the chart takes, all for the same period (tied in distance): every
+    claim still finds itself among its peers."""
+    from kb.analyse import analyse
+    from kb.database import build_database
+
+    kb.source()
+    for i in range(12):
+        kb.claim(f"c{i:04d}", text=CLAIM.format(id=f"c{i:04d}", extra="").replace("5 billion", f"{5 + i} billion"))
+    path = build_database(analyse(kb.root), kb.root / "kb.db", allow_errors=True)
+    monkeypatch.setattr(pages, "PEERS", 5)
+    with closing(sqlite3.connect(path)) as connection:
+        for i in range(12):
+            data = pages.claim_page(connection, f"c{i:04d}")
+            assert f"c{i:04d}" in [p["id"] for p in data["peers"]] and len(data["peers"]) == 5
+            assert data["peers_total"] == 12

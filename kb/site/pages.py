@@ -274,10 +274,16 @@ def _outlet(conn: sqlite3.Connection, claim: dict) -> str:
 
 
 def figures(
-    conn: sqlite3.Connection, metric: str, entity_id: str | None = None, near: str | None = None, limit: int = 0
+    conn: sqlite3.Connection,
+    metric: str,
+    entity_id: str | None = None,
+    near: str | None = None,
+    limit: int = 0,
+    keep: str | None = None,
 ) -> list[dict]:
     """Every claim with a figure for a metric (and entity), oldest period first; with
-    ``near`` (a date) and ``limit``, only the ``limit`` whose periods start nearest to it."""
+    ``near`` (a date) and ``limit``, only the ``limit`` whose periods start nearest to it,
+    claim ``keep`` always among them (however many tie with it)."""
     sql = (
         "select c.id, c.statement, c.figure, c.kind, c.status, c.claimant, c.stated, c.period, c.period_start,"
         " c.period_end, c.value, c.value_low, c.value_high, c.unit, c.entity_id, n.name as entity_name, c.approximate"
@@ -291,8 +297,8 @@ def figures(
     if near and limit:  # the ids first, once: every query below then looks up at most `limit` rows
         nearest = conn.execute(
             f"select c.id from claims c where {sql.split(' where ', 1)[1]}"
-            " order by abs(julianday(c.period_start) - julianday(?)), c.id limit ?",
-            (*params, near, limit),
+            " order by c.id = ? desc, abs(julianday(c.period_start) - julianday(?)), c.id limit ?",
+            (*params, keep, near, limit),
         ).fetchall()
         sql += f" and c.id in ({', '.join('?' for _ in nearest) or 'null'})"
         params += [row[0] for row in nearest]
@@ -334,7 +340,9 @@ def peer_figures(conn: sqlite3.Connection, claim: dict) -> list[dict]:
     PEERS nearest in time when there are more."""
     if not claim.get("metric") or not claim.get("entity_id") or _bounds(claim) is None:
         return []
-    rows = figures(conn, claim["metric"], claim["entity_id"], near=claim.get("period_start"), limit=PEERS)
+    rows = figures(
+        conn, claim["metric"], claim["entity_id"], near=claim.get("period_start"), limit=PEERS, keep=claim["id"]
+    )
     return rows if len(rows) > 1 else []
 
 
