@@ -235,3 +235,40 @@ def test_a_claim_is_always_on_its_own_chart(kb, monkeypatch):
             data = pages.claim_page(connection, f"c{i:04d}")
             assert f"c{i:04d}" in [p["id"] for p in data["peers"]] and len(data["peers"]) == 5
             assert data["peers_total"] == 12
+
+
+def test_source_page_lists_a_bounded_number_of_claims_and_counts_them_all(kb, monkeypatch):
+    from kb.analyse import analyse
+    from kb.database import build_database
+
+    kb.source()
+    for i in range(7):
+        kb.claim(f"c{i:04d}", text=CLAIM.format(id=f"c{i:04d}", extra="").replace("5 billion", f"{5 + i} billion"))
+    path = build_database(analyse(kb.root), kb.root / "kb.db", allow_errors=True)
+    monkeypatch.setattr(pages, "SOURCE_CLAIMS", 3)
+    with closing(sqlite3.connect(path)) as connection:
+        data = pages.source_page(connection, "outlet-report")
+    assert [row["claim_id"] for row in data["claims"]] == ["c0000", "c0001", "c0002"]
+    assert data["claims_total"] == 7 and data["stances"] == {"supports": 7}
+
+
+def test_whole_database_pages_are_computed_once_per_build(kb, monkeypatch):
+    from kb.analyse import analyse
+    from kb.database import build_database
+
+    kb.source()
+    kb.claim()
+    path = build_database(analyse(kb.root), kb.root / "kb.db", allow_errors=True)
+    calls = []
+
+    def counted(conn):
+        calls.append(1)
+        return pages.home_page(conn)
+
+    with closing(sqlite3.connect(path)) as connection:
+        first = pages.per_build(counted)(connection)
+        assert pages.per_build(counted)(connection) is first and len(calls) == 1
+    kb.claim("openai-2024-net-loss-2", text=CLAIM.format(id="openai-2024-net-loss-2", extra=""))
+    build_database(analyse(kb.root), path, allow_errors=True)  # a new build: a new kb_build row
+    with closing(sqlite3.connect(path)) as connection:
+        assert pages.per_build(counted)(connection)["claims"] == 2 and len(calls) == 2

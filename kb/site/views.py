@@ -81,7 +81,7 @@ def _home_vars(datasette):
         db = await kb_database(datasette)
         if db is None:
             return {}
-        data = await db.execute_fn(pages.home_page)
+        data = await db.execute_fn(pages.per_build(pages.home_page))
         return {"kb_page": data, "kb_db": db.name, "kb_site": site_info(datasette)}
 
     return inner
@@ -130,7 +130,7 @@ async def metrics_index(request, datasette):
     db = await kb_database(datasette)
     if db is None:
         raise NotFound("No knowledge base database is served")
-    rows = await db.execute_fn(pages.metric_index)
+    rows = await db.execute_fn(pages.per_build(pages.metric_index))
     return await _render(datasette, request, "kb/metrics.html", {"kb_metrics": rows, "kb_db": db.name})
 
 
