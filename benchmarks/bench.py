@@ -279,9 +279,6 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {memory}, {platform.system()} {platform.release()}"
 
 
-STAGE_ORDER = ["walk", "read", "parse", "render", "cache", "graph", "checks", "status", "fingerprint"]
-
-
 def report(sizes: list[dict], corpus: dict, datasette: dict | None, repeat: int, requests: int) -> str:
     lines = [
         "# Benchmark results",

@@ -5,7 +5,7 @@ at any time). ``KB_NO_CACHE=1`` (or ``--no-cache``) bypasses them.
 
 * ``entries-00`` … ``entries-3f``: signed pickles of ``{key: Loaded}`` (the record carries
   its rendered body once a build has rendered it), in 64 shards by key, so that an edit
-  rewrites one shard, not the whole cache. A key is the sha256 of
+  rewrites the shards of its old and its new entry, not the whole cache. A key is the sha256 of
   the file's bytes, its kind, its relative path (KB006 depends on the file name), the kb
   version and :data:`FORMAT`. What ``load_file`` gives depends on nothing else in the
   settings (the root only through the relative path). Symbolic links and unreadable files
@@ -235,66 +235,44 @@ def _stat_row(info: os.stat_result, digest: str) -> tuple:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, digest)
 
 
-def _parse_chunk(chunk: list[tuple], render: bool = False) -> list:
-    """In a worker: parse (kind, path, shown, bytes) items; the Loaded of each, in order."""
+def _each(one, chunk: list, *args) -> list:
+    """In a worker: ``one(item, *args)`` for each item of the chunk, in order."""
+    return [one(item, *args) for item in chunk]
+
+
+def _parse_one(item: tuple, render: bool) -> Any:
+    """Parse one (kind, path, shown, bytes) item: its Loaded."""
     from kb.load import parse_file
 
-    return [parse_file(kind, Path(path), shown, raw, render) for kind, path, shown, raw in chunk]
+    kind, path, shown, raw = item
+    return parse_file(kind, Path(path), shown, raw, render)
 
 
-def _render_chunk(chunk: list[str]) -> list[str]:
-    """In a worker: the HTML of each Markdown body, in order."""
+def _render_one(body: str) -> str:
     from kb.render import render_markdown
 
-    return [render_markdown(body) for body in chunk]
+    return render_markdown(body)
 
 
-def _in_pool(function, items: list, progress) -> list | None:
-    """``function`` over chunks of ``items`` in a fork pool, results in order; None when
-    there are too few items to pay for the pool, or the pool failed in any way (the caller
-    then does the work in this process: nothing is lost)."""
-    workers = jobs()
-    if len(items) >= PARALLEL_THRESHOLD and workers > 1:
-        import gc
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+class _Pool:
+    """``one(item, *args)`` over items as they come, results in the order of the items: once
+    PARALLEL_THRESHOLD items wait, a fork pool starts and takes chunks of CHUNK while the
+    caller goes on adding (on a cold page cache reading is a third of the parse). Few items,
+    one core, or a pool that fails in any way: the work is done in this process, nothing
+    lost. ``one`` is a module function (workers get it by name)."""
 
-        chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
-        results: list = []
-        try:
-            context = multiprocessing.get_context("fork")
-            gc.freeze()  # the forked workers share the parent's pages instead of copying them
-            # (a dead worker raises BrokenProcessPool here, where multiprocessing.Pool would hang)
-            with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool:
-                for part in pool.map(function, chunks):
-                    results.extend(part)
-                    progress.advance(len(part))
-        except Exception:  # a worker died, or fork is unavailable: serial below, nothing lost
-            results = []
-        finally:
-            gc.unfreeze()
-        if len(results) == len(items):
-            return results
-    return None
-
-
-class _Parsing:
-    """parse_file over items as they are read: once PARALLEL_THRESHOLD items wait, a fork
-    pool starts and takes chunks of CHUNK while the reading goes on (on a cold page cache
-    reading is a third of the parse), results in the order of the items. Few items, one
-    core, or a pool that fails in any way: the work is done in this process, nothing lost."""
-
-    def __init__(self, render: bool):
-        self.render = render
-        self.items: list[tuple] = []
+    def __init__(self, one, *args):
+        self.one, self.args = one, args
+        self.workers = jobs()
+        self.items: list = []
         self.pool = None
         self.futures: list = []
         self.submitted = 0
         self.failed = False
 
-    def add(self, item: tuple) -> None:
+    def add(self, item) -> None:
         self.items.append(item)
-        if self.pool is None and not self.failed and len(self.items) >= PARALLEL_THRESHOLD and jobs() > 1:
+        if self.pool is None and not self.failed and len(self.items) >= PARALLEL_THRESHOLD and self.workers > 1:
             self._start()
         while self.pool is not None and len(self.items) - self.submitted >= CHUNK:
             self._submit(CHUNK)
@@ -308,7 +286,7 @@ class _Parsing:
             context = multiprocessing.get_context("fork")
             gc.freeze()  # the forked workers share the parent's pages instead of copying them
             # (a dead worker raises BrokenProcessPool, where multiprocessing.Pool would hang)
-            self.pool = ProcessPoolExecutor(jobs(), mp_context=context)
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
         except Exception:
             gc.unfreeze()
             self.failed = True
@@ -317,7 +295,7 @@ class _Parsing:
         chunk = self.items[self.submitted : self.submitted + size]
         self.submitted += len(chunk)
         try:
-            self.futures.append(self.pool.submit(_parse_chunk, chunk, self.render))  # type: ignore[union-attr]
+            self.futures.append(self.pool.submit(_each, self.one, chunk, *self.args))  # type: ignore[union-attr]
         except Exception:
             self.failed = True
 
@@ -349,11 +327,9 @@ class _Parsing:
                 self.close(wait=True)
             if len(done) == len(self.items):
                 return done
-        from kb.load import parse_file
-
         done = []
-        for kind, path, shown, raw in self.items:
-            done.append(parse_file(kind, Path(path), shown, raw, self.render))
+        for item in self.items:
+            done.append(self.one(item, *self.args))
             progress.advance()
         return done
 
@@ -361,17 +337,14 @@ class _Parsing:
 def _render_many(records: list, progress) -> None:
     """Render the bodies of records that have none rendered (cache entries written by
     `kb check`, which does not render), in a pool when there are many."""
-    from kb.load import render_body
-
-    bodies = [record.document.body.strip() for record in records]
-    done = _in_pool(_render_chunk, bodies, progress)
-    if done is not None:
-        for record, html in zip(records, done, strict=True):
+    pool = _Pool(_render_one)
+    try:
+        for record in records:
+            pool.add(record.document.body.strip())
+        for record, html in zip(records, pool.results(progress), strict=True):
             record.body_html = html
-        return
-    for record in records:
-        render_body(record)
-        progress.advance()
+    finally:
+        pool.close()
 
 
 def load_all(
@@ -390,7 +363,7 @@ def load_all(
     entries: dict[str, tuple] = {}
     misses: list[tuple[int, str]] = []  # (index, entry key) to parse
     keys: dict[int, str] = {}  # index -> entry key, for what came from the cache
-    parsing = _Parsing(render)
+    parsing = _Pool(_parse_one, render)
     try:
         with progress.stage("read", total=len(files)):
             for index, (kind, path) in enumerate(files):

@@ -32,7 +32,6 @@ __all__ = [
     "collect_files",
     "current_hashes",
     "fingerprint",
-    "input_paths",
     "signature",
 ]
 
@@ -57,12 +56,6 @@ def collect_files(settings: Settings) -> list[tuple[Kind, Path]]:
     return found
 
 
-def input_paths(settings: Settings) -> tuple[list[Path], list[Path], list[Path]]:
-    """(settings files that exist, claim and source files, snapshot files), each sorted."""
-    configs, snapshots = _configs_and_snapshots(settings)
-    return configs, [path for _, path in collect_files(settings)], snapshots
-
-
 def _configs_and_snapshots(settings: Settings) -> tuple[list[Path], list[Path]]:
     configs = [settings.root / name for name in SETTINGS_FILES if (settings.root / name).is_file()]
     snapshots: list[Path] = []
@@ -79,8 +72,8 @@ def _day(settings: Settings, today: date | None) -> date:
 
 def signature(settings: Settings, today: date | None = None) -> tuple:
     """Names, sizes and modification times of every input, and the date: what ``kb serve``
-    polls every second, so a string walk and one ``stat`` per file (pathlib took 3 s per
-    pass at 100k files). Compare two signatures for equality only."""
+    polls every second, so a string walk and one ``stat`` per file (issue 10 measured 3 s
+    a pass at 100k files with pathlib). Compare two signatures for equality only."""
     configs, snapshots = _configs_and_snapshots(settings)
     stats = set()
     for path in [*map(str, configs), *(path for _, path in _walk(settings)), *map(str, snapshots)]:
@@ -98,13 +91,10 @@ def signature(settings: Settings, today: date | None = None) -> tuple:
 QUICK_READS = 2000
 
 
-def current_hashes(
-    settings: Settings, *, read: bool = True, use_cache: bool | None = None, max_reads: int | None = None
-) -> dict | None:
+def current_hashes(settings: Settings, *, use_cache: bool | None = None, max_reads: int | None = None) -> dict | None:
     """Relative path -> sha256 of every claim and source file as it is now (None for one that
     is not a readable regular file). A file whose stat matches the manifest is not read;
-    with ``read=False`` any other file makes the answer None ("cannot tell without reading"),
-    and with ``max_reads`` any file past that many."""
+    past ``max_reads`` other files the answer is None ("cannot tell without reading")."""
     from kb.cache import Cache, cache_enabled
 
     store = Cache(settings.root, load_entries=False) if cache_enabled(use_cache) else None
@@ -122,7 +112,7 @@ def current_hashes(
         if store is not None and (known := store.known_hash(relative, info)) is not None:
             hashes[relative] = known
             continue
-        if not read or (max_reads is not None and reads >= max_reads):
+        if max_reads is not None and reads >= max_reads:
             return None
         reads += 1
         digest = hashlib.sha256()

@@ -329,7 +329,7 @@ def test_a_dying_worker_falls_back_to_serial(kb, monkeypatch):
     calls_here = []
 
     def dying(*args, **kwargs):
-        # kb.cache._parse_chunk imports kb.load.parse_file in the worker: the worker dies on
+        # kb.cache._parse_one imports kb.load.parse_file in the worker: the worker dies on
         # its first file (os._exit: no exception, no clean-up), the parent carries on
         if os.getpid() != parent:
             os._exit(3)

@@ -12,7 +12,7 @@ from pathlib import Path
 from kb import __version__, cite
 from kb.analyse import Analysis
 from kb.database.schema import SCHEMA_VERSION
-from kb.graph import claim_entities, evidence_origin
+from kb.graph import claim_entities, evidence_origin, out_edges
 from kb.inputs import fingerprint
 from kb.render import render_markdown
 
@@ -206,11 +206,10 @@ def _claim_link_rows(analysis: Analysis) -> Iterator[dict]:
     graph = analysis.graph
     between_claims = [  # in the graph's order (the sort below is stable), claim to claim only
         (start, end, data)
-        for start, targets in graph._succ.items()  # networkx's adjacency: no edge view per edge
+        for start in graph
         if start.startswith("claim:")
-        for end, keyed in targets.items()
+        for end, data in out_edges(graph, start)
         if end.startswith("claim:")
-        for data in keyed.values()
     ]
     for start, end, data in sorted(between_claims, key=lambda e: (e[0], e[1], e[2]["relation"])):
         row = {

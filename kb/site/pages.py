@@ -297,6 +297,12 @@ def _outlet(conn: sqlite3.Connection, claim: dict) -> str:
     return (row[0] if row and row[0] else None) or claim.get("claimant") or "unknown"
 
 
+def _figures_of(metric: str, entity_id: str | None) -> tuple[str, list]:
+    """The condition (on ``claims c``) and parameters of a metric's figures, of one entity."""
+    where = "c.metric = ? and (c.value is not null or c.value_low is not null) and c.period_start is not null"
+    return (where + " and c.entity_id = ?", [metric, entity_id]) if entity_id else (where, [metric])
+
+
 def figures(
     conn: sqlite3.Connection,
     metric: str,
@@ -308,28 +314,26 @@ def figures(
     """Every claim with a figure for a metric (and entity), oldest period first; with
     ``near`` (a date) and ``limit``, only the ``limit`` whose periods start nearest to it,
     claim ``keep`` always among them (however many tie with it)."""
-    sql = (
-        "select c.id, c.statement, c.figure, c.kind, c.status, c.claimant, c.stated, c.period, c.period_start,"
-        " c.period_end, c.value, c.value_low, c.value_high, c.unit, c.entity_id, n.name as entity_name, c.approximate"
-        " from claims c left join entities n on n.id = c.entity_id"
-        " where c.metric = ? and (c.value is not null or c.value_low is not null) and c.period_start is not null"
-    )
-    params: list = [metric]
-    if entity_id:
-        sql += " and c.entity_id = ?"
-        params.append(entity_id)
+    where, params = _figures_of(metric, entity_id)
     if near and limit:  # the ids first, once: every query below then looks up at most `limit` rows
         nearest = conn.execute(
-            f"select c.id from claims c where {sql.split(' where ', 1)[1]}"
+            f"select c.id from claims c where {where}"
             " order by c.id = ? desc, abs(julianday(c.period_start) - julianday(?)), c.id limit ?",
             (*params, keep, near, limit),
         ).fetchall()
-        sql += f" and c.id in ({', '.join('?' for _ in nearest) or 'null'})"
+        where += f" and c.id in ({', '.join('?' for _ in nearest) or 'null'})"
         params += [row[0] for row in nearest]
-    rows = _rows(conn, sql + " order by c.entity_id, c.period_start, c.stated_start, c.id", tuple(params))
+    rows = _rows(
+        conn,
+        "select c.id, c.statement, c.figure, c.kind, c.status, c.claimant, c.stated, c.period, c.period_start,"
+        " c.period_end, c.value, c.value_low, c.value_high, c.unit, c.entity_id, n.name as entity_name, c.approximate"
+        f" from claims c left join entities n on n.id = c.entity_id where {where}"
+        " order by c.entity_id, c.period_start, c.stated_start, c.id",
+        tuple(params),
+    )
     # Each figure's outlet and sources in two set-based queries, not two per figure (a
     # subject's revenue at 100k claims has thousands of figures: 5,000 queries took 300 ms).
-    matching = f"select c.id from claims c where {sql.split(' where ', 1)[1]}"
+    matching = f"select c.id from claims c where {where}"
     first_outlet: dict[str, str] = {}
     for claim_id, publisher in conn.execute(
         "select e.claim_id, coalesce(o.publisher, s.publisher) from evidence e join sources s on s.id = e.source_id"
@@ -372,12 +376,8 @@ def peer_figures(conn: sqlite3.Connection, claim: dict) -> list[dict]:
 
 def peer_count(conn: sqlite3.Connection, claim: dict) -> int:
     """How many figures the entity has for the claim's metric (the chart may show fewer)."""
-    row = conn.execute(
-        "select count(*) from claims c where c.metric = ? and c.entity_id = ?"
-        " and (c.value is not null or c.value_low is not null) and c.period_start is not null",
-        (claim.get("metric"), claim.get("entity_id")),
-    ).fetchone()
-    return row[0]
+    where, params = _figures_of(claim["metric"], claim["entity_id"])
+    return conn.execute(f"select count(*) from claims c where {where}", params).fetchone()[0]
 
 
 def citation_formats(conn: sqlite3.Connection, claim_id: str) -> list[dict]:
