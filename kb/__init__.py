@@ -17,4 +17,4 @@ __version__ = "0.1.0"
 # The SQLite schema's version (kb.database.schema documents each step). It lives here, not
 # in kb.database, because a build's fingerprint includes it and `kb check` computes that
 # fingerprint without importing the database stack (sqlite-utils, markdown-it).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6

@@ -142,8 +142,22 @@ def test_ranked_search_snippets_only_the_rows_it_returns():
     for name in ("search_claims", "search_quotes", "search_sources"):
         sql = _canned(name)
         inner = sql[sql.index("(select rowid") : sql.index(") f")]
-        assert "order by rank limit 100" in inner, name  # kb_snippet runs on these 100 rows only
+        assert "order by rank, rowid limit 100" in inner, name  # kb_snippet runs on these 100 rows only
         assert "kb_snippet" not in inner
+
+
+def test_ranked_search_weights_are_the_index_rank_settings():
+    # the canned queries sort on bm25(table, weights) (faster than FTS5's `order by rank`):
+    # the weights must be those stored as the table's rank, in column order
+    from kb.database.search import INDEXES
+
+    for name, index in (
+        ("search_claims", "claims_search"),
+        ("search_quotes", "evidence_search"),
+        ("search_sources", "sources_search"),
+    ):
+        weights = ", ".join(str(weight) for weight in INDEXES[index][1].values())
+        assert f"bm25({index}, {weights}) as rank" in _canned(name), name
 
 
 async def test_suggested_facets_are_off_even_without_kb_serve(shipped):

@@ -27,7 +27,7 @@ __all__ = [
 
 # SCHEMA_VERSION (kb/__init__.py): 2: metrics table; claims.qualifiers, metric_as_written,
 # subject_as_written; 3: citation columns; 4: compound indexes for the filtered and faceted pages;
-# 5: track_record a table (MATERIALIZED)
+# 5: track_record a table (MATERIALIZED); 6: idx_claims_figures (PARTIAL_INDEXES)
 
 
 class SchemaError(Exception):
@@ -232,6 +232,14 @@ INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("claim_links", ("relation", "from_claim")),
     ("claim_links", ("relation", "to_claim")),
 )
+# The figures of a metric (and entity) the claim page charts and the metric page tables:
+# a partial index that covers the nearest-in-time query and the count, so that a subject
+# with a thousand figures of a metric costs index entries, not table rows (10 → 3 ms a claim
+# page at 100k claims). kb.site.pages writes the same condition (FIGURE).
+FIGURE = "(value is not null or value_low is not null) and period_start is not null"
+PARTIAL_INDEXES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("idx_claims_figures", "claims", ("metric", "entity_id", "period_start", "id"), FIGURE),
+)
 # Full-text search over the raw text (Datasette's ?_search=). English statements: porter
 # stemming. Quotes and source titles are mostly Chinese, which the default tokenizer cannot
 # split into words: trigram (queries need at least 3 characters).
@@ -258,6 +266,8 @@ def create_indexes(db: sqlite_utils.Database) -> None:
         seen.add((table, columns))
         name = f"idx_{table}_{'_'.join(columns)}"
         db.execute(f"create index [{name}] on [{table}] ({', '.join(f'[{c}]' for c in columns)})")
+    for name, table, columns, where in PARTIAL_INDEXES:
+        db.execute(f"create index [{name}] on [{table}] ({', '.join(f'[{c}]' for c in columns)}) where {where}")
 
 
 def create_fts(db: sqlite_utils.Database, table: str, columns: tuple[str, ...], tokenize: str) -> None:

@@ -5,7 +5,10 @@ One contentless FTS5 table per searched table (``claims_search``, ``evidence_sea
 of the row's columns: each CJK character a token, folded to one script. The tokenizer is
 ``porter unicode61 remove_diacritics 2`` (English words are stemmed, case and accents
 folded). bm25 weights favour the main column (statement, quote, title); they are stored in
-the table's ``rank`` setting, so ``order by rank`` uses them.
+the table's ``rank`` setting, and the canned queries (kb/site/metadata.yaml) call
+``bm25(table, weights…)`` with the same weights and sort on it: the same order as ``order by
+rank``, a third faster (FTS5's rank sorter took 55 ms for a word in a quarter of 100k claims,
+the plain sort 33 ms). A test holds the two sets of weights equal.
 
 The ``*_fts`` tables (porter / trigram over the raw text) stay: Datasette's table
 ``?_search=`` uses them. Queries transform what a reader typed with two SQL functions, which

@@ -299,6 +299,8 @@ def _outlet(conn: sqlite3.Connection, claim: dict) -> str:
 
 def _figures_of(metric: str, entity_id: str | None) -> tuple[str, list]:
     """The condition (on ``claims c``) and parameters of a metric's figures, of one entity."""
+    # the condition of the partial index idx_claims_figures (kb.database.schema.FIGURE), term
+    # for term, so that SQLite can use it
     where = "c.metric = ? and (c.value is not null or c.value_low is not null) and c.period_start is not null"
     return (where + " and c.entity_id = ?", [metric, entity_id]) if entity_id else (where, [metric])
 
@@ -310,10 +312,12 @@ def figures(
     near: str | None = None,
     limit: int = 0,
     keep: str | None = None,
+    with_sources: bool = True,
 ) -> list[dict]:
     """Every claim with a figure for a metric (and entity), oldest period first; with
     ``near`` (a date) and ``limit``, only the ``limit`` whose periods start nearest to it,
-    claim ``keep`` always among them (however many tie with it)."""
+    claim ``keep`` always among them (however many tie with it). Each has its ``outlet``
+    and, ``with_sources``, the ``sources`` of its evidence (the chart alone needs none)."""
     where, params = _figures_of(metric, entity_id)
     if near and limit:  # the ids first, once: every query below then looks up at most `limit` rows
         nearest = conn.execute(
@@ -331,29 +335,31 @@ def figures(
         " order by c.entity_id, c.period_start, c.stated_start, c.id",
         tuple(params),
     )
-    # Each figure's outlet and sources in two set-based queries, not two per figure (a
-    # subject's revenue at 100k claims has thousands of figures: 5,000 queries took 300 ms).
-    matching = f"select c.id from claims c where {where}"
+    # Each figure's outlet and sources in one set-based query over the listed ids, not two
+    # per figure (a subject's revenue at 100k claims has thousands of figures: 5,000 queries
+    # took 300 ms); the outlet is the publisher of the original report behind the first item
+    # of evidence that does not refute it, as _outlet says.
     first_outlet: dict[str, str] = {}
-    for claim_id, publisher in conn.execute(
-        "select e.claim_id, coalesce(o.publisher, s.publisher) from evidence e join sources s on s.id = e.source_id"
-        " left join sources o on o.id = e.origin_id"
-        f" where e.claim_id in ({matching}) and e.stance != 'refutes' order by e.claim_id, e.position",
-        tuple(params),
-    ):
-        first_outlet.setdefault(claim_id, publisher)
     sources: dict[str, dict[str, dict]] = {}
-    for claim_id, source_id, title, publisher in conn.execute(
-        "select e.claim_id, s.id, s.title, s.publisher from evidence e join sources s on s.id = e.source_id"
-        f" where e.claim_id in ({matching}) order by e.claim_id, e.position",
-        tuple(params),
-    ):
-        sources.setdefault(claim_id, {}).setdefault(
-            source_id, {"id": source_id, "title": title, "publisher": publisher}
-        )
+    refuting = "" if with_sources else " and e.stance != 'refutes'"
+    for start in range(0, len(rows), 500):  # under SQLite's limit on parameters
+        chunk = [row["id"] for row in rows[start : start + 500]]
+        for claim_id, stance, source_id, title, publisher, origin_publisher in conn.execute(
+            "select e.claim_id, e.stance, s.id, s.title, s.publisher, o.publisher from evidence e"
+            " join sources s on s.id = e.source_id left join sources o on o.id = e.origin_id"
+            f" where e.claim_id in ({', '.join('?' for _ in chunk)}){refuting} order by e.claim_id, e.position",
+            chunk,
+        ):
+            if stance != "refutes":
+                first_outlet.setdefault(claim_id, publisher if origin_publisher is None else origin_publisher)
+            if with_sources:
+                sources.setdefault(claim_id, {}).setdefault(
+                    source_id, {"id": source_id, "title": title, "publisher": publisher}
+                )
     for row in rows:
         row["outlet"] = first_outlet.get(row["id"]) or row.get("claimant") or "unknown"
-        row["sources"] = list(sources.get(row["id"], {}).values())
+        if with_sources:
+            row["sources"] = list(sources.get(row["id"], {}).values())
     return rows
 
 
@@ -369,7 +375,13 @@ def peer_figures(conn: sqlite3.Connection, claim: dict) -> list[dict]:
     if not claim.get("metric") or not claim.get("entity_id") or _bounds(claim) is None:
         return []
     rows = figures(
-        conn, claim["metric"], claim["entity_id"], near=claim.get("period_start"), limit=PEERS, keep=claim["id"]
+        conn,
+        claim["metric"],
+        claim["entity_id"],
+        near=claim.get("period_start"),
+        limit=PEERS,
+        keep=claim["id"],
+        with_sources=False,
     )
     return rows if len(rows) > 1 else []
 
