@@ -10,10 +10,12 @@ at any time). ``KB_NO_CACHE=1`` (or ``--no-cache``) bypasses them.
   version and :data:`FORMAT`. What ``load_file`` gives depends on nothing else in the
   settings (the root only through the relative path). Symbolic links and unreadable files
   are never cached.
-* ``manifest``: relative path → (size, mtime_ns, ctime_ns, inode, sha256), and when it
-  was written. A file whose stat matches is not read again. Racy guard (as git): a file
-  modified within 2 s of the manifest's writing is re-hashed. ``ctime`` cannot be set back
-  by ``os.utime``, so an edit that restores size and mtime is still seen.
+* ``manifest``: relative path → (size, mtime_ns, ctime_ns, inode, sha256), when it was
+  written, and the digest of its (path, sha256) lines (:func:`kb.inputs.files_digest`), so
+  that a fingerprint over files that all match it needs no hashing of 100k lines. A file
+  whose stat matches is not read again. Racy guard (as git): a file modified within 2 s of
+  the manifest's writing is re-hashed. ``ctime`` cannot be set back by ``os.utime``, so an
+  edit that restores size and mtime is still seen.
 
 Pickle is code execution, so each file is signed with an HMAC-SHA256 key kept per user
 outside the knowledge base (``$XDG_CACHE_HOME/kb/key`` or ``~/.cache/kb/key``, mode
@@ -145,12 +147,13 @@ class Cache:
         self.shards: dict[int, set[str]] = {}  # shard -> the keys it held when read
         self.manifest: dict[str, tuple] = {}
         self.manifest_written = 0
+        self.manifest_digest: str | None = None  # files_digest of the manifest's hashes
         self.dirty = False
         if self.key is None:
             return
         manifest = _read_signed(self.folder / "manifest", self.key)
-        if isinstance(manifest, tuple) and len(manifest) == 2 and isinstance(manifest[1], dict):
-            self.manifest_written, self.manifest = manifest
+        if isinstance(manifest, tuple) and len(manifest) == 3 and isinstance(manifest[1], dict):
+            self.manifest_written, self.manifest, self.manifest_digest = manifest
         if load_entries:
             for shard in range(SHARDS):
                 entries = _read_signed(self.folder / f"entries-{shard:02x}", self.key)
@@ -159,7 +162,8 @@ class Cache:
                     self.shards[shard] = set(entries)
 
     def known_hash(self, relative: str, info: os.stat_result) -> str | None:
-        """The sha256 the manifest holds for a file whose stat still matches (None: read it)."""
+        """The sha256 the manifest holds for a file whose stat still matches (None: read it).
+        kb.inputs._current has the same test inlined."""
         row = self.manifest.get(relative)
         if row is None or row[:4] != (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino):
             return None
@@ -187,7 +191,10 @@ class Cache:
                     if set(part) != self.shards.get(shard, set()) or not changed.isdisjoint(part):
                         _write_signed(self.folder / f"entries-{shard:02x}", self.key, part)
                 (self.folder / "entries").unlink(missing_ok=True)  # format 1 kept all in one file
-            _write_signed(self.folder / "manifest", self.key, (time.time_ns(), manifest))
+            from kb.inputs import files_digest
+
+            digest = files_digest({relative: row[4] for relative, row in manifest.items()})
+            _write_signed(self.folder / "manifest", self.key, (time.time_ns(), manifest, digest))
 
 
 # --- the findings of the last check, for a `kb check` with nothing changed ----------------

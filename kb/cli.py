@@ -267,17 +267,16 @@ def _checked(settings: Settings, today, require_snapshots: bool, progress: Progr
     """The findings of the whole knowledge base: those of the last check when its inputs
     (same fingerprint) and options are the same, else those of a new analysis."""
     from kb.cache import load_findings, save_findings
-    from kb.inputs import QUICK_READS, current_hashes, fingerprint
+    from kb.inputs import QUICK_READS, current_fingerprint, fingerprint
 
     day = today.date() if today else None
     if no_cache or not cache_enabled():
         return _analyse(settings, today, require_snapshots, progress, cache=False).findings
     with progress.stage("fingerprint"):
-        hashes = current_hashes(settings, max_reads=QUICK_READS)
+        current = current_fingerprint(settings, day, max_reads=QUICK_READS)
         findings = None
-        if hashes is not None:
-            key = f"{fingerprint(settings, day, hashes)} snapshots={require_snapshots}"
-            findings = load_findings(settings.root, key)
+        if current is not None:
+            findings = load_findings(settings.root, f"{current} snapshots={require_snapshots}")
     if findings is not None:
         return findings
     analysis = _analyse(settings, today, require_snapshots, progress)

@@ -156,6 +156,56 @@ def test_cached_build_and_check_equal_a_clean_one(base, change, monkeypatch):
     assert_fresh(base.root)
 
 
+@pytest.mark.parametrize("change", CHANGES, ids=lambda f: f.__name__.strip("_"))
+def test_the_manifest_digest_stands_for_the_files_only_when_they_all_match(base, change, monkeypatch):
+    """The no-op answer (current_fingerprint) takes the manifest's files digest when every
+    file matches it: with the racy guard off, so that only the stats can tell, it equals the
+    fingerprint of the files read afresh, before and after each change."""
+    monkeypatch.setattr(kb.cache, "RACY_NS", -(10**19))  # nothing is racy: the stats alone decide
+
+    def afresh() -> str:
+        settings = load_settings(base.root)
+        return kb_inputs.fingerprint(settings, None, kb_inputs.current_hashes(settings, use_cache=False))
+
+    run("build", "--allow-errors", "--root", str(base.root))
+    settings = load_settings(base.root)
+    hashes, digest = kb_inputs._current(settings, None, None)
+    assert digest is not None and digest == kb_inputs.files_digest(hashes)  # the shortcut was taken
+    assert kb_inputs.current_fingerprint(settings) == afresh()
+    change(base)
+    assert kb_inputs.current_fingerprint(load_settings(base.root)) == afresh()
+    assert_fresh(base.root)
+
+
+def test_the_forked_stat_walk_equals_the_serial_one(base, monkeypatch):
+    """Past FORK_THRESHOLD files a child process walks every other folder: the same answer,
+    with files known, edited, unreadable as files (a linked folder) and new."""
+    monkeypatch.setenv("KB_JOBS", "2")
+    run("build", "--allow-errors", "--root", str(base.root))
+    _edit(base)
+    _add(base)
+    (base.root / "claims" / "linked").symlink_to(base.root / "sources", target_is_directory=True)
+    settings = load_settings(base.root)
+    monkeypatch.setattr(kb_inputs, "FORK_THRESHOLD", 10**9)
+    serial = kb_inputs._current(settings, None, None)
+    monkeypatch.setattr(kb_inputs, "FORK_THRESHOLD", 0)
+    forked = []
+    real = kb_inputs._in_two
+    monkeypatch.setattr(kb_inputs, "_in_two", lambda *args: forked.append(1) or real(*args))
+    assert kb_inputs._current(settings, None, None) == serial and forked
+    assert serial[0]["claims/linked"] is None and "claims/t9/claim-new.md" in serial[0]
+
+
+def _fails_in_a_child(tasks, parent):
+    if os.getpid() != parent:
+        raise RuntimeError("the child fails")
+    return ([task for task in tasks],)
+
+
+def test_a_failed_child_s_part_is_done_by_the_parent():
+    assert kb_inputs._in_two(_fails_in_a_child, list(range(5)), os.getpid()) == ([0, 2, 4, 1, 3],)
+
+
 def test_build_after_check_renders_the_bodies_check_cached_unrendered(base):
     """`kb check` caches files without their rendered bodies (it does not render): the build
     that follows renders them, and equals a clean build."""

@@ -9,7 +9,7 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
-from kb.inputs import QUICK_READS, current_hashes, fingerprint
+from kb.inputs import QUICK_READS, current_fingerprint
 from kb.settings import Settings
 
 __all__ = ["is_stale", "up_to_date"]
@@ -40,8 +40,8 @@ def is_stale(settings: Settings, path: Path | None = None, today: date | None = 
     built = _built(path or settings.database_path)
     if built is None:
         return True
-    hashes = current_hashes(settings, max_reads=QUICK_READS)
-    return hashes is None or built["input_hash"] != fingerprint(settings, today, hashes)
+    current = current_fingerprint(settings, today, max_reads=QUICK_READS)
+    return current is None or built["input_hash"] != current
 
 
 def up_to_date(settings: Settings, path: Path | None = None, today: date | None = None) -> dict | None:
@@ -50,7 +50,7 @@ def up_to_date(settings: Settings, path: Path | None = None, today: date | None 
     built = _built((path or settings.database_path).resolve())
     if built is None:
         return None
-    hashes = current_hashes(settings, max_reads=QUICK_READS)
-    if hashes is None or built["input_hash"] != fingerprint(settings, today, hashes):
+    current = current_fingerprint(settings, today, max_reads=QUICK_READS)
+    if current is None or built["input_hash"] != current:
         return None
     return built
