@@ -88,7 +88,7 @@ class Document:
     12.6 KiB per file before).
     """
 
-    __slots__ = ("_flat", "_key_flat", "_key_positions", "_paths", "_positions", "body", "body_line", "data")
+    __slots__ = ("_flat", "_key_flat", "_paths", "body", "body_line", "data")
 
     def __init__(
         self,
@@ -106,22 +106,27 @@ class Document:
         if key_positions.keys() != positions.keys():  # never from the reader; kept exact anyway
             key_positions = {path: key_positions.get(path, where) for path, where in positions.items()}
         self._paths = tuple(positions)
-        self._flat = array("I", chain.from_iterable(positions.values()))
-        self._key_flat = array("I", chain.from_iterable(key_positions[path] for path in self._paths))
-        self._positions: dict[tuple, Position] | None = None
-        self._key_positions: dict[tuple, Position] | None = None
+        self._flat = _packed(chain.from_iterable(positions.values()))
+        self._key_flat = _packed(chain.from_iterable(key_positions[path] for path in self._paths))
 
     @property
     def positions(self) -> dict[tuple, Position]:
-        if self._positions is None:
-            self._positions = _table(self._paths, self._flat)
-        return self._positions
+        """Field path -> where its value starts (a table built for each call)."""
+        return _table(self._paths, self._flat)
 
     @property
     def key_positions(self) -> dict[tuple, Position]:
-        if self._key_positions is None:
-            self._key_positions = _table(self._paths, self._key_flat)
-        return self._key_positions
+        """Field path -> where its key starts (a table built for each call)."""
+        return _table(self._paths, self._key_flat)
+
+    def position_of(self, path: tuple) -> Position | None:
+        """Where the value of one field path starts, read from the packed table: no table of
+        every path is built (kept for each file with a finding, those were 75 MB at 100k)."""
+        return _at(self._paths, self._flat, path)
+
+    def key_position_of(self, path: tuple) -> Position | None:
+        """Where the key of one field path starts."""
+        return _at(self._paths, self._key_flat, path)
 
     def drop_data(self) -> None:
         """Forget the raw mapping (after validation: the model has the values)."""
@@ -165,18 +170,40 @@ def _shared_path(path: tuple) -> tuple:
     return path
 
 
+def _packed(numbers) -> array:
+    """Lines and columns as an array of 16-bit numbers, or of 32-bit ones when one is larger
+    (a line past 65,535): half the bytes for nearly every file."""
+    packed = array("I", numbers)
+    return array("H", packed) if not packed or max(packed) < 1 << 16 else packed
+
+
+def _at(paths: tuple, flat: array, path: tuple) -> Position | None:
+    try:
+        index = paths.index(path)
+    except ValueError:
+        return None
+    return tuple.__new__(Position, (flat[2 * index], flat[2 * index + 1]))
+
+
 def _table(paths: tuple, flat: array) -> dict[tuple, Position]:
     numbers = iter(flat)
     new = tuple.__new__
     return {path: new(Position, (line, column)) for path, line, column in zip(paths, numbers, numbers, strict=True)}
 
 
+# The tuples of field paths of unpickled documents, one per distinct shape (most files have
+# one of a few hundred); bounded, as kb.models.FIELDS_SETS.
+_PATH_TUPLES: dict[tuple, tuple] = {}
+
+
 def _document(data, paths, flat, key_flat, body, body_line) -> Document:
-    # (paths come shared already: pickle keeps one copy of each per shard)
+    # Each path comes shared (pickle keeps one copy per shard or chunk), but the tuple of a
+    # document's paths is one per document: 600 bytes a claim, 66 MB at 100k files.
+    if len(_PATH_TUPLES) < 10_000:
+        paths = _PATH_TUPLES.setdefault(paths, paths)
     document = Document.__new__(Document)
     document.data, document.body, document.body_line = data, body, body_line
     document._paths, document._flat, document._key_flat = paths, flat, key_flat
-    document._positions = document._key_positions = None
     return document
 
 

@@ -4,7 +4,7 @@ the snapshot folders, the kb version and the date the time rules use.
 Two fingerprints are taken of the same list: ``signature`` (names, sizes, modification
 times: cheap, polled by ``kb serve``) and ``fingerprint`` (a content hash: stored in the
 database, it decides whether a build is stale). The fingerprint a build stores is made from
-the sha256 of the bytes the load actually parsed (``Corpus.hashes``), never from a second
+the sha256 of the bytes the load actually parsed (``Corpus.files_digest``), never from a second
 read afterwards: a file edited during a build leaves the database stale, never falsely
 fresh. ``current_hashes`` gives the same per-file hashes for the files as they are now,
 without reading a file whose stat matches the cache's manifest (:mod:`kb.cache`).
@@ -310,12 +310,12 @@ def fingerprint(
     """A content hash of the settings and of every claim and source file; snapshots count by
     name, size and modification time; the kb and schema versions and the date are part of it.
 
-    ``hashes`` (relative path -> sha256, as :attr:`kb.load.Corpus.hashes`) are the files'
-    hashes; without them the files are read now (:func:`current_hashes`). ``files``, when
-    known, is their :func:`files_digest`."""
+    ``hashes`` (relative path -> sha256) are the files' hashes, ``files`` their
+    :func:`files_digest` (:attr:`kb.load.Corpus.files_digest`); without either the files are
+    read now (:func:`current_hashes`)."""
     configs, snapshots = _configs_and_snapshots(settings)
-    if hashes is None:
-        hashes = current_hashes(settings) or {}
+    if files is None:
+        files = files_digest(current_hashes(settings) or {} if hashes is None else hashes)
     day = _day(settings, today)
     digest = hashlib.sha256(f"kb {__version__} schema {SCHEMA_VERSION} today {day}\n".encode())
     for folder in settings.snapshot_dirs:
@@ -327,7 +327,7 @@ def fingerprint(
     for path in configs:
         digest.update(path.relative_to(settings.root).as_posix().encode() + b"\0")
         _hash_file(digest, path)
-    digest.update(f"files {files or files_digest(hashes)}\n".encode())
+    digest.update(f"files {files}\n".encode())
     return digest.hexdigest()
 
 

@@ -17,12 +17,13 @@ from pydantic import BaseModel, ValidationError
 
 from kb.findings import Finding
 from kb.frontmatter import MAX_FILE_BYTES, Document, FrontmatterError, Position, decode, read_frontmatter
-from kb.inputs import collect_files
+from kb.inputs import collect_files, files_digest
 from kb.models import (
     ID_MAX_LENGTH,
     ID_PATTERN,
     Claim,
     Source,
+    shared_fields_set,
 )
 from kb.progress import Progress, quiet
 from kb.settings import Settings
@@ -49,10 +50,10 @@ class Record:
 
     def position(self, *path: object) -> Position:
         """Where a field (or the nearest enclosing field) stands in the file."""
-        return _locate(self.document.positions, tuple(path))
+        return _locate(self.document.position_of, tuple(path))
 
     def key_position(self, *path: object) -> Position:
-        return _locate(self.document.key_positions, tuple(path))
+        return _locate(self.document.key_position_of, tuple(path))
 
 
 @dataclass
@@ -65,17 +66,21 @@ class Corpus:
     findings: list[Finding] = field(default_factory=list)
     broken_ids: set[str] = field(default_factory=set)
     broken_references: set[str] = field(default_factory=set)
-    # relative path -> sha256 of the bytes that were parsed (None: not readable as a file)
-    hashes: dict[str, str | None] = field(default_factory=dict)
+    # kb.inputs.files_digest of {relative path: sha256 of the bytes that were parsed (None:
+    # not readable as a file)}: what the fingerprint of this load is made of (the hashes
+    # themselves are not kept: 20 MB at 100k files)
+    files_digest: str = ""
 
     def record(self, id_: str) -> Record | None:
         return self.claims.get(id_) or self.sources.get(id_)
 
 
-def _locate(positions: dict[tuple, Position], path: tuple) -> Position:
+def _locate(position_of, path: tuple) -> Position:
+    """The position of ``path``, else of the nearest enclosing path that has one
+    (``position_of``: :meth:`Document.position_of` or :meth:`Document.key_position_of`)."""
     while path:
-        if path in positions:
-            return positions[path]
+        if (found := position_of(path)) is not None:
+            return found
         path = path[:-1]
     return Position(2, 1)
 
@@ -200,9 +205,6 @@ def parse_file(kind: Kind, path: Path, shown: str, raw: bytes, render: bool = Fa
     return Loaded(record, findings, id_, set())
 
 
-_FIELDS_SETS: dict[frozenset, set] = {}
-
-
 def _share_fields_sets(model: BaseModel) -> None:
     """Give the model (and the models inside it) one shared set of the fields a file set,
     instead of a set each: most files set the same fields, and a set of ten names is some
@@ -214,10 +216,7 @@ def _share_fields_sets(model: BaseModel) -> None:
     while stack:
         item = stack.pop()
         if isinstance(item, BaseModel):
-            fields = item.__pydantic_fields_set__
-            key = frozenset(fields)
-            shared = _FIELDS_SETS.setdefault(key, fields) if len(_FIELDS_SETS) < 10_000 else fields
-            object.__setattr__(item, "__pydantic_fields_set__", shared)
+            object.__setattr__(item, "__pydantic_fields_set__", shared_fields_set(item.__pydantic_fields_set__))
             stack.extend(item.__dict__.values())
         elif isinstance(item, list):
             stack.extend(item)
@@ -242,7 +241,7 @@ def _id_findings(document: Document, path: Path, shown: str, subject: dict) -> l
         return []
     if raw_id == path.stem and len(raw_id) <= ID_MAX_LENGTH and ID_PATTERN.match(raw_id):
         return []  # the common case, without building the file's table of positions
-    line, column = document.positions.get(("id",), Position(2, 1))
+    line, column = document.position_of(("id",)) or Position(2, 1)
     if len(raw_id) > ID_MAX_LENGTH or not ID_PATTERN.match(raw_id):
         why = (
             "longer than 100 characters"
@@ -273,13 +272,13 @@ def _schema_findings(
         loc, path = problem.loc, problem.path
         if problem.kind == "unknown":
             message = f"unknown field `{path}`{problem.hint}"
-            line, column = _locate(document.key_positions, loc)
+            line, column = _locate(document.key_position_of, loc)
         elif problem.kind == "missing":
             message = f"missing required field `{path}`"
-            line, column = _locate(document.positions, loc[:-1]) if len(loc) > 1 else Position(1, 1)
+            line, column = _locate(document.position_of, loc[:-1]) if len(loc) > 1 else Position(1, 1)
         else:
             message = f"`{path}`: {problem.detail}" if loc else problem.detail
-            line, column = _locate(document.positions, loc)
+            line, column = _locate(document.position_of, loc)
         findings.append(Finding("KB004", message, shown, line, column, key=path, **subject))
     return findings
 
@@ -302,11 +301,14 @@ def load_corpus(
     by_id: dict[str, list[tuple[Path, Loaded]]] = {}
     with progress.stage("walk"):
         files = collect_files(settings)
-    for _kind, path, loaded in load_all(files, settings.root, corpus.hashes, cache, progress, render):
+    hashes: dict[str, str | None] = {}
+    for _kind, path, loaded in load_all(files, settings.root, hashes, cache, progress, render):
         corpus.findings.extend(loaded.findings)
         corpus.broken_references |= loaded.references
         if loaded.id is not None:
             by_id.setdefault(loaded.id, []).append((path, loaded))
+    corpus.files_digest = files_digest(hashes)
+    del hashes
     for id_, files in by_id.items():
         files.sort(key=lambda item: (item[1].record is None, item[0].stem != id_))
         keeper_path, keeper = files[0]

@@ -119,8 +119,30 @@ Acknowledge = Annotated[
 ]
 
 
+# The one set per distinct combination of fields set (see kb.load._share_fields_sets),
+# bounded so that a long-lived process cannot grow it without end.
+FIELDS_SETS: dict[frozenset, set] = {}
+MAX_FIELDS_SETS = 10_000
+
+
+def shared_fields_set(fields: set) -> set:
+    """The shared set equal to ``fields`` (``fields`` itself the first time)."""
+    if len(FIELDS_SETS) >= MAX_FIELDS_SETS:
+        return fields
+    return FIELDS_SETS.setdefault(frozenset(fields), fields)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
+
+    def __setstate__(self, state: dict) -> None:
+        # Unpickled (from the cache or a parsing worker): share the fields set again, as the
+        # parse did; pickle keeps one copy per shard or chunk, which is a set per model at
+        # 100k files (700 bytes each, 80 MB).
+        fields = state.get("__pydantic_fields_set__")
+        if isinstance(fields, set):
+            state["__pydantic_fields_set__"] = shared_fields_set(fields)
+        super().__setstate__(state)
 
 
 class Evidence(_Strict):

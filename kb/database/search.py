@@ -57,9 +57,11 @@ def _fill(db: sqlite_utils.Database, index: str, table: str, weights: dict[str, 
     db.execute(f"drop table if exists [{index}]")
     db.execute(f"create virtual table [{index}] using fts5({', '.join(columns)}, content='', tokenize='{TOKENIZE}')")
     selected = ", ".join(f"[{column}]" for column in columns)
+    # the rows are read as they are indexed (a second cursor on the same connection), never
+    # all at once: 100k claims' texts were the peak of a build's memory
     records = (
         (rowid, *(index_text(value) for value in values))
-        for rowid, *values in db.execute(f"select rowid, {selected} from [{table}]").fetchall()
+        for rowid, *values in db.conn.execute(f"select rowid, {selected} from [{table}]")
     )
     placeholders = ", ".join("?" for _ in range(len(columns) + 1))
     with db.conn:
