@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 
 from kb.analyse import Analysis
+from kb.graph import out_edges
 from kb.values import PartialDate
 
 __all__ = [
@@ -185,14 +186,14 @@ def superseded_by(analysis: Analysis, claim_id: str) -> str | None:
     The superseded claims are found in one pass over the graph per analysis."""
     superseders = analysis.derived.get("superseders")
     if superseders is None:
-        graph = analysis.graph
-        superseded = {end for _, end, relation in graph.edges(data="relation") if relation == "supersedes"}
+        # out of each claim in the graph's order, which is the order of each end's in-edges
+        # (an edge view over the whole graph took 0.5 s at 100k claims)
         superseders = {}
-        for end in superseded:
-            for start, _, relation in graph.in_edges(end, data="relation"):
-                if relation == "supersedes":
-                    superseders[end] = start.removeprefix("claim:")
-                    break
+        for node, kind in analysis.graph.nodes(data="kind"):
+            if kind == "claim":
+                for end, data in out_edges(analysis.graph, node):
+                    if data["relation"] == "supersedes":
+                        superseders.setdefault(end, node.removeprefix("claim:"))
         analysis.derived["superseders"] = superseders
     return superseders.get(f"claim:{claim_id}")
 

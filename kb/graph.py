@@ -151,12 +151,16 @@ def _add_claim_edges(graph: nx.MultiDiGraph, id_: str, claim) -> None:
 
 
 def claim_entities(graph: nx.MultiDiGraph) -> dict[str, str]:
-    """Claim id -> the entity id it is about (claims without a subject are absent)."""
-    return {
-        u.removeprefix("claim:"): v.removeprefix("entity:")
-        for u, v, relation in graph.edges(data="relation")
-        if relation == "about"
-    }
+    """Claim id -> the entity id it is about (claims without a subject are absent). Read
+    from the entities' predecessors: a view over every edge of the graph took 0.8 s at 100k."""
+    found: dict[str, str] = {}
+    for node, kind in graph.nodes(data="kind"):
+        if kind == "entity":
+            entity = node.removeprefix("entity:")
+            for claim, keyed in graph._pred[node].items():
+                if any(data["relation"] == "about" for data in keyed.values()):
+                    found[claim.removeprefix("claim:")] = entity
+    return found
 
 
 def add_detected_contradiction(graph: nx.MultiDiGraph, later: str, earlier: str, note: str) -> None:

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 SETTINGS_FILES = ("kb.toml", "pyproject.toml")
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16  # a read of 1 MiB allocates 1 MiB each time, whatever the file holds
 
 
 def collect_files(settings: Settings) -> list[tuple[Kind, Path]]:

@@ -114,10 +114,14 @@ def read_bytes(path: Path, root: Path) -> bytes:
             raise FrontmatterError(
                 "KB001", f"file is {info.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,}: it was not read"
             )
-        chunks, size = [], 0
-        while size <= MAX_FILE_BYTES and (chunk := os.read(descriptor, MAX_FILE_BYTES + 1 - size)):
+        # The size fstat gave, plus one byte to see the end: a read of the limit's size
+        # allocates a 1 MiB buffer each time (20 µs, twice a file: 4 s of a 100k build);
+        # a file that grows meanwhile is read on in chunks, up to the limit.
+        chunks, size, want = [], 0, info.st_size + 1
+        while size <= MAX_FILE_BYTES and (chunk := os.read(descriptor, min(want, MAX_FILE_BYTES + 1 - size))):
             chunks.append(chunk)
             size += len(chunk)
+            want = 1 << 16
         return b"".join(chunks)  # a file that grew past the limit since fstat: decode() refuses it
     finally:
         os.close(descriptor)

@@ -360,7 +360,8 @@ def format_quantity(quantity: Quantity, unit: str | None = None) -> str:
     return _formatted(quantity.value, quantity.low, quantity.high, unit)
 
 
-@functools.lru_cache(maxsize=1 << 16, typed=True)  # typed: 1 and 1.0 may be written differently
+# typed: 1 and 1.0 may be written differently; small: the hits are the columns of one claim
+@functools.lru_cache(maxsize=1 << 10, typed=True)
 def _formatted(value, low, high, unit: str | None) -> str:
     quantity = Quantity(value, low, high)
     text = (

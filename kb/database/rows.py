@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +24,10 @@ def rows(analysis: Analysis) -> Iterator[tuple[str, Iterable[dict]]]:
     """(table, its rows) in the order they are inserted. The rows of the large tables are
     generated as they are written, never held all at once (100,000 claim rows with their
     citation columns are hundreds of MiB)."""
-    yield "entities", _entity_rows(analysis)
+    entities = claim_entities(analysis.graph)
+    yield "entities", _entity_rows(analysis, entities)
     yield "metrics", _metric_rows(analysis)
     yield "sources", (_source_row(analysis, record) for record in analysis.corpus.sources.values())
-    entities = claim_entities(analysis.graph)
     yield "claims", (_claim_row(analysis, record, entities) for record in analysis.corpus.claims.values())
     yield "evidence", _evidence_rows(analysis)
     yield "claim_links", _claim_link_rows(analysis)
@@ -39,20 +40,15 @@ def _json(value: list | None) -> str | None:
     return json.dumps(value, ensure_ascii=False) if value else None
 
 
-def _entity_rows(analysis: Analysis) -> list[dict]:
-    graph = analysis.graph
+def _entity_rows(analysis: Analysis, entities: dict[str, str]) -> list[dict]:
+    """``entities``: :func:`kb.graph.claim_entities` (an edge view per entity took 1.8 s at
+    100k claims)."""
+    counts = Counter(entities.values())
     rows = []
-    for node, data in graph.nodes(data=True):
+    for node, data in analysis.graph.nodes(data=True):
         if data["kind"] == "entity":
-            claims = sum(1 for _, _, rel in graph.in_edges(node, data="relation") if rel == "about")
-            rows.append(
-                {
-                    "id": node.removeprefix("entity:"),
-                    "name": data["name"],
-                    "aliases": _json(data["aliases"]),
-                    "claims": claims,
-                }
-            )
+            id_ = node.removeprefix("entity:")
+            rows.append({"id": id_, "name": data["name"], "aliases": _json(data["aliases"]), "claims": counts[id_]})
     return sorted(rows, key=lambda row: row["id"])
 
 
