@@ -57,9 +57,12 @@ def analyse_settings(
     progress: Progress | None = None,
     cache: bool | None = None,
     render: bool = False,
+    annotate: bool = True,
 ) -> Analysis:
     """``cache=False`` (or ``KB_NO_CACHE=1``) reads and parses every file again; ``render``
-    renders the Markdown bodies as well (what a build writes; in parallel, and cached)."""
+    renders the Markdown bodies as well (what a build writes; in parallel, and cached).
+    ``annotate=False`` stops at the findings (``kb check``): no detected contradiction edges,
+    ``status`` and ``origins`` left empty (1.5 s of a check at 100k claims)."""
     progress = progress or quiet()
     # 1. read every file and validate it (KB001-KB007 collected, nothing raised)
     with progress.stage("load"):
@@ -71,6 +74,8 @@ def analyse_settings(
     day = today or settings.today or date.today()
     with progress.stage("checks"):
         findings = run_checks(CheckContext(corpus, graph, day, require_snapshots))
+    if not annotate:
+        return Analysis(settings, corpus, graph, findings, day)
     # 4. contradictions the checks detected become edges, so that they count for status; an
     #    acknowledged one has been judged by the editors (e.g. "different spans, not a
     #    disagreement") and stays a finding only

@@ -164,7 +164,17 @@ def evidence_lines(analysis: Analysis, claim_id: str) -> list[EvidenceLine]:
 
 
 def _claim_summary(analysis: Analysis, claim_id: str) -> str:
-    """'supported; 5 billion USD, 2024; 2 independent origins'."""
+    """'supported; 5 billion USD, 2024; 2 independent origins'. The last one is kept: a
+    claim's row asks for it twice in a row (its citation and its CSL-JSON)."""
+    last = analysis.derived.get("summary")
+    if last is not None and last[0] == claim_id:
+        return last[1]
+    summary = _summary(analysis, claim_id)
+    analysis.derived["summary"] = (claim_id, summary)
+    return summary
+
+
+def _summary(analysis: Analysis, claim_id: str) -> str:
     claim = analysis.corpus.claims[claim_id].model
     parts = [analysis.status[claim_id]]
     superseder = superseded_by(analysis, claim_id)
@@ -235,7 +245,7 @@ def claim_csl(analysis: Analysis, claim_id: str) -> dict:
         "independent-origins": analysis.origins.get(claim_id, 0),
         "verdict": claim.verdict.rating if claim.verdict else None,
         "superseded-by": superseded_by(analysis, claim_id),
-        "evidence": list(dict.fromkeys(source_key(line.source_id) for line in evidence_lines(analysis, claim_id))),
+        "evidence": list(dict.fromkeys(source_key(item.source) for item in claim.evidence)),
     }
     item["custom"] = {key: value for key, value in item["custom"].items() if value is not None}
     return item

@@ -111,8 +111,10 @@ def _analyse(
     progress: Progress | None = None,
     cache: bool | None = None,
     render: bool = False,
+    annotate: bool = True,
 ) -> Analysis:
-    """The analysis; ``render`` for the commands that write a database (Markdown bodies)."""
+    """The analysis; ``render`` for the commands that write a database (Markdown bodies),
+    not ``annotate`` for those that need the findings only."""
     from kb.analyse import analyse_settings
 
     try:
@@ -123,6 +125,7 @@ def _analyse(
             progress=progress,
             cache=cache,
             render=render,
+            annotate=annotate,
         )
     except SettingsError as exc:
         raise KbError(str(exc)) from None
@@ -271,7 +274,7 @@ def _checked(settings: Settings, today, require_snapshots: bool, progress: Progr
 
     day = today.date() if today else None
     if no_cache or not cache_enabled():
-        return _analyse(settings, today, require_snapshots, progress, cache=False).findings
+        return _analyse(settings, today, require_snapshots, progress, cache=False, annotate=False).findings
     with progress.stage("fingerprint"):
         current = current_fingerprint(settings, day, max_reads=QUICK_READS)
         findings = None
@@ -279,7 +282,7 @@ def _checked(settings: Settings, today, require_snapshots: bool, progress: Progr
             findings = load_findings(settings.root, f"{current} snapshots={require_snapshots}")
     if findings is not None:
         return findings
-    analysis = _analyse(settings, today, require_snapshots, progress)
+    analysis = _analyse(settings, today, require_snapshots, progress, annotate=False)
     parsed = f"{fingerprint(settings, day, files=analysis.corpus.files_digest)} snapshots={require_snapshots}"
     save_findings(settings.root, parsed, analysis.findings)
     return analysis.findings

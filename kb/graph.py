@@ -25,6 +25,7 @@ from kb.load import Corpus
 
 __all__ = [
     "add_detected_contradiction",
+    "all_edges",
     "build_graph",
     "claim_entities",
     "claim_node",
@@ -205,6 +206,15 @@ def out_edges(graph: nx.MultiDiGraph, node: str):
     for target, keyed in graph._succ[node].items():
         for data in keyed.values():
             yield target, data
+
+
+def all_edges(graph: nx.MultiDiGraph):
+    """(start, end, data) of every edge, in networkx's order, from the adjacency dictionaries
+    (``graph.edges(data=True)`` costs a view's generator per edge: 1.4 s for a million)."""
+    for start, targets in graph._succ.items():
+        for end, keyed in targets.items():
+            for data in keyed.values():
+                yield start, end, data
 
 
 def _in_relations(graph: nx.MultiDiGraph, node: str) -> list[str]:

@@ -31,7 +31,7 @@ from itertools import combinations
 from kb.checks.context import CheckContext
 from kb.findings import Finding
 from kb.formula import FormulaError, evaluate, names
-from kb.graph import claim_node
+from kb.graph import all_edges, claim_node
 from kb.load import Record
 from kb.suggest import closest
 from kb.units import is_level, normal_unit
@@ -329,8 +329,8 @@ def _stated_key(record: Record) -> tuple:
 def _related_pairs(ctx: CheckContext) -> set[tuple[str, str]]:
     """Every (a, b) pair of claims linked by a declared relation, both ways round."""
     pairs = set()
-    for start, end, relation in ctx.graph.edges(data="relation"):
-        if relation in _RELATIONS and start.startswith("claim:") and end.startswith("claim:"):
+    for start, end, data in all_edges(ctx.graph):
+        if data["relation"] in _RELATIONS and start.startswith("claim:") and end.startswith("claim:"):
             a, b = start.removeprefix("claim:"), end.removeprefix("claim:")
             pairs |= {(a, b), (b, a)}
     return pairs

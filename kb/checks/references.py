@@ -8,6 +8,7 @@ import networkx as nx
 
 from kb.checks.context import CheckContext
 from kb.findings import Finding
+from kb.graph import all_edges
 from kb.load import Record
 from kb.suggest import Suggester
 
@@ -125,11 +126,14 @@ def check_circular_sourcing(ctx: CheckContext) -> Iterator[Finding]:
         ("sourcing", {"cites", "translation_of", "via"}, ctx.corpus.sources),
         ("derivation", {"derived_from"}, ctx.corpus.claims),
     )
-    for what, relations, records in families:
-        sub = nx.DiGraph()
-        for u, v, data in ctx.graph.edges(data=True):
-            if data["relation"] in relations and u != v:
-                sub.add_edge(u, v, **data)
+    subgraphs = {what: nx.DiGraph() for what, _, _ in families}
+    family_of = {relation: what for what, relations, _ in families for relation in relations}
+    for u, v, data in all_edges(ctx.graph):  # one pass for both families
+        what = family_of.get(data["relation"])
+        if what is not None and u != v:
+            subgraphs[what].add_edge(u, v, **data)
+    for what, _, records in families:
+        sub = subgraphs[what]
         for component in nx.strongly_connected_components(sub):
             if len(component) < 2:
                 continue

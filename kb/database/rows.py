@@ -13,7 +13,7 @@ from pathlib import Path
 from kb import __version__, cite
 from kb.analyse import Analysis
 from kb.database.schema import SCHEMA_VERSION
-from kb.graph import claim_entities, evidence_origin, out_edges
+from kb.graph import all_edges, claim_entities, evidence_origin, out_edges
 from kb.inputs import fingerprint
 from kb.render import render_markdown
 
@@ -225,7 +225,8 @@ def _claim_link_rows(analysis: Analysis) -> Iterator[dict]:
 
 def _source_link_rows(analysis: Analysis) -> Iterator[dict]:
     seen = set()
-    for start, end, rel in analysis.graph.edges(data="relation"):
+    for start, end, data in all_edges(analysis.graph):
+        rel = data["relation"]
         if rel in ("cites", "translation_of") and (start, end, rel) not in seen:
             seen.add((start, end, rel))
             yield {
