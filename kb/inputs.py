@@ -134,8 +134,10 @@ def _current(settings: Settings, use_cache: bool | None, max_reads: int | None) 
     for relative, path in unknown:
         digest = hashlib.sha256()
         hashes[relative] = digest.hexdigest() if _hash_file(digest, Path(path)) else None
-    if store is not None and len(known) == len(hashes) == len(manifest):
-        return hashes, store.manifest_digest  # distinct paths, each in the manifest: the same set
+    if store is not None and not unknown and not missing and len(hashes) == len(manifest):
+        # every path walked is in the manifest, and as many paths: the same set. (Not a count
+        # of the matches: overlapping claims and sources folders walk some files twice.)
+        return hashes, store.manifest_digest
     return hashes, None
 
 
@@ -188,26 +190,32 @@ def _in_two(function, tasks: list, *args) -> tuple[list, list, list]:
         return function(tasks, *args)
     mine, theirs = tasks[0::2], tasks[1::2]
     read, write = os.pipe()
+    # Ctrl-C is held back across the fork, so that the child is inside its try (which always
+    # ends in os._exit) before it can be interrupted: never a second kb unwinding
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         child = os.fork()
     except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.close(read)
         os.close(write)
         return function(tasks, *args)
     if child == 0:  # the child: its part goes back through the pipe, then it exits at once
         status = 1
         try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             os.close(read)
             with open(write, "wb") as out:
                 out.write(pickle.dumps(function(theirs, *args), protocol=pickle.HIGHEST_PROTOCOL))
             status = 0
         finally:
             os._exit(status)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     os.close(write)
     reaped = False
     try:
         part = function(mine, *args)
-        with open(read, "rb") as pipe:
+        with open(read, "rb", closefd=False) as pipe:
             payload = pipe.read()
         _, status = os.waitpid(child, 0)
         reaped = True
@@ -219,6 +227,7 @@ def _in_two(function, tasks: list, *args) -> tuple[list, list, list]:
             other = function(theirs, *args)
         return tuple(a + b for a, b in zip(part, other, strict=True))  # type: ignore[return-value]
     finally:
+        os.close(read)
         if not reaped:  # interrupted: no child left behind
             with contextlib.suppress(OSError):
                 os.kill(child, signal.SIGKILL)

@@ -177,6 +177,23 @@ def test_the_manifest_digest_stands_for_the_files_only_when_they_all_match(base,
     assert_fresh(base.root)
 
 
+def test_overlapping_folders_never_hide_an_edit(kb, monkeypatch):
+    """With the sources folder inside the claims folder its files are walked twice: the
+    manifest shortcut must still see an edit elsewhere (a count of matches did not)."""
+    monkeypatch.setattr(kbcache, "RACY_NS", -(10**19))  # nothing is racy: the stats alone decide
+    kb.settings('claims = "."\n')
+    kb.source()
+    kb.claim("claim-0", folder="t0")
+    run("build", "--allow-errors", "--root", str(kb.root))
+    settings = load_settings(kb.root)
+    before = kb_inputs.current_fingerprint(settings)
+    assert kb_inputs._current(settings, None, None)[1] is not None  # nothing changed: the shortcut
+    path = kb.root / "claims/t0/claim-0.md"
+    path.write_text(path.read_text().replace("5 billion", "7.5 billion"))
+    fresh = kb_inputs.fingerprint(settings, None, kb_inputs.current_hashes(settings, use_cache=False))
+    assert kb_inputs.current_fingerprint(settings) == fresh != before
+
+
 def test_the_forked_stat_walk_equals_the_serial_one(base, monkeypatch):
     """Past FORK_THRESHOLD files a child process walks every other folder: the same answer,
     with files known, edited, unreadable as files (a linked folder) and new."""
