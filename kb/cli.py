@@ -23,12 +23,16 @@ from kb.findings import printable
 from kb.progress import Progress
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
-from kb.settings import Settings, SettingsError, find_root, load_settings
+from kb.settings_file import QuickSettings, SettingsError, find_root, quick_settings
 from kb.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from kb.analyse import Analysis
     from kb.database.errors import UnpublishedErrors
+    from kb.settings import Settings
+
+# kb.settings (pydantic) is imported when the settings are read in full: a `kb build` with
+# nothing to do compares the inputs' fingerprint with the database's from kb.settings_file.
 
 # kb.analyse (networkx, the pydantic models, PyYAML) is imported when a command analyses: a
 # `kb check` or `kb build` with nothing changed answers from the cache without it.
@@ -95,6 +99,8 @@ def _today_option(command):
 def _settings(root: Path | None, *, need_claims: bool = True) -> Settings:
     """The settings; with ``need_claims``, a missing claims folder is an error (exit 2), so
     that a wrong --root or a misspelt folder never passes CI with nothing checked."""
+    from kb.settings import load_settings
+
     try:
         settings = load_settings((root or find_root()).resolve())
     except SettingsError as exc:
@@ -370,18 +376,25 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     Nothing changed since the last build (same files, settings, date, kb version): the
     database is left as it is ("up to date"); --no-cache builds anyway.
     """
+    cache = False if no_cache else None
+    day = today.date() if today else None
+    # Nothing changed? Asked first with the settings the inputs depend on, read without
+    # pydantic; the full settings then confirm that they name the same inputs.
+    quick = None
+    if not no_cache and cache_enabled() and not exports_:
+        quick = quick_settings((root or find_root()).resolve())
+        current = up_to_date(quick, output or quick.database_path, day) if quick is not None else None
+        if current is not None and quick.claims_dir.is_dir() and (allow_errors or not current["errors"]):
+            _say_up_to_date(output or quick.database_path, current)
+            return
     from kb.database.errors import BuildError, UnpublishedErrors
 
     settings = _settings(root)
     target = output or settings.database_path
-    cache = False if no_cache else None
-    day = today.date() if today else None
-    current = None if no_cache or not cache_enabled() else up_to_date(settings, target, day)
+    if quick is None or not _same_inputs(quick, settings):
+        current = None if no_cache or not cache_enabled() else up_to_date(settings, target, day)
     if current is not None and (allow_errors or not current["errors"]):
-        click.echo(
-            f"{_shown(target)} is up to date: {current['claims']} claims, {current['sources']} sources, "
-            f"{current['findings']} findings ({current['errors']} errors)."
-        )
+        _say_up_to_date(target, current)
         if exports_:
             _write_exports(_analyse(settings, today, cache=cache), target.resolve(), exports_)
         return
@@ -402,6 +415,24 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
         progress.write_timings()
     _report_build(analysis, path)
     _write_exports(analysis, path, exports_)
+
+
+def _say_up_to_date(target: Path, current: dict) -> None:
+    click.echo(
+        f"{_shown(target)} is up to date: {current['claims']} claims, {current['sources']} sources, "
+        f"{current['findings']} findings ({current['errors']} errors)."
+    )
+
+
+def _same_inputs(quick: QuickSettings, settings: Settings) -> bool:
+    """Whether the quick reading of the settings names the inputs the full one does."""
+    return (quick.claims_dir, quick.sources_dir, quick.database_path, quick.snapshot_dirs, quick.today) == (
+        settings.claims_dir,
+        settings.sources_dir,
+        settings.database_path,
+        settings.snapshot_dirs,
+        settings.today,
+    )
 
 
 def _write_exports(analysis: Analysis, path: Path, exports_) -> None:

@@ -33,6 +33,8 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from kb import MAX_FILE_BYTES
+
 __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
@@ -46,7 +48,6 @@ __all__ = [
     "resolve_plain_scalar",
 ]
 
-MAX_FILE_BYTES = 1024 * 1024
 MAX_FRONTMATTER_BYTES = 64 * 1024
 MAX_DEPTH = 32
 

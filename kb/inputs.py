@@ -20,11 +20,14 @@ import stat
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from kb import SCHEMA_VERSION, __version__
-from kb.frontmatter import MAX_FILE_BYTES
-from kb.settings import Settings
+from kb import MAX_FILE_BYTES, SCHEMA_VERSION, __version__
+
+if TYPE_CHECKING:  # kb.settings (pydantic) and kb.frontmatter (PyYAML) are not imported: a
+    # `kb build` with nothing to do answers from here without them (kb.settings_file)
+    from kb.settings import Settings
+    from kb.settings_file import QuickSettings
 
 Kind = Literal["claim", "source"]
 
@@ -60,7 +63,7 @@ def collect_files(settings: Settings) -> list[tuple[Kind, Path]]:
     return found
 
 
-def _configs_and_snapshots(settings: Settings) -> tuple[list[Path], list[Path]]:
+def _configs_and_snapshots(settings: Settings | QuickSettings) -> tuple[list[Path], list[Path]]:
     configs = [settings.root / name for name in SETTINGS_FILES if (settings.root / name).is_file()]
     snapshots: list[Path] = []
     for folder in settings.snapshot_dirs:
@@ -70,7 +73,7 @@ def _configs_and_snapshots(settings: Settings) -> tuple[list[Path], list[Path]]:
     return configs, snapshots
 
 
-def _day(settings: Settings, today: date | None) -> date:
+def _day(settings: Settings | QuickSettings, today: date | None) -> date:
     return today or settings.today or date.today()
 
 
@@ -95,7 +98,9 @@ def signature(settings: Settings, today: date | None = None) -> tuple:
 QUICK_READS = 2000
 
 
-def current_hashes(settings: Settings, *, use_cache: bool | None = None, max_reads: int | None = None) -> dict | None:
+def current_hashes(
+    settings: Settings | QuickSettings, *, use_cache: bool | None = None, max_reads: int | None = None
+) -> dict | None:
     """Relative path -> sha256 of every claim and source file as it is now (None for one that
     is not a readable regular file). A file whose stat matches the manifest is not read;
     past ``max_reads`` other files the answer is None ("cannot tell without reading")."""
@@ -103,7 +108,11 @@ def current_hashes(settings: Settings, *, use_cache: bool | None = None, max_rea
 
 
 def current_fingerprint(
-    settings: Settings, today: date | None = None, *, use_cache: bool | None = None, max_reads: int | None = None
+    settings: Settings | QuickSettings,
+    today: date | None = None,
+    *,
+    use_cache: bool | None = None,
+    max_reads: int | None = None,
 ) -> str | None:
     """``fingerprint(settings, today, current_hashes(settings, …))``, or None past
     ``max_reads``: what a no-op ``kb build`` and an unchanged ``kb check`` compare. When every
@@ -113,7 +122,9 @@ def current_fingerprint(
     return None if hashes is None else fingerprint(settings, today, hashes, digest)
 
 
-def _current(settings: Settings, use_cache: bool | None, max_reads: int | None) -> tuple[dict | None, str | None]:
+def _current(
+    settings: Settings | QuickSettings, use_cache: bool | None, max_reads: int | None
+) -> tuple[dict | None, str | None]:
     """(current hashes or None, the manifest's files digest when they are all its hashes)."""
     from kb.cache import RACY_NS, Cache, cache_enabled, jobs
 
@@ -234,7 +245,7 @@ def _in_two(function, tasks: list, *args) -> tuple[list, list, list]:
                 os.waitpid(child, 0)
 
 
-def _tasks(settings: Settings) -> list[tuple[str, bool]]:
+def _tasks(settings: Settings | QuickSettings) -> list[tuple[str, bool]]:
     """The walk of the claims and sources folders as (folder, deep) tasks: each of the two
     folders shallow (its own files and linked folders), each of their real subfolders deep."""
     tasks: list[tuple[str, bool]] = []
@@ -314,7 +325,7 @@ def files_digest(hashes: dict) -> str:
 
 
 def fingerprint(
-    settings: Settings, today: date | None = None, hashes: dict | None = None, files: str | None = None
+    settings: Settings | QuickSettings, today: date | None = None, hashes: dict | None = None, files: str | None = None
 ) -> str:
     """A content hash of the settings and of every claim and source file; snapshots count by
     name, size and modification time; the kb and schema versions and the date are part of it.

@@ -7,14 +7,13 @@ folder with a ``claims/`` directory is a valid knowledge base.
 
 from __future__ import annotations
 
-import os
-import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from kb.settings_file import SettingsError, find_root, read_table
 from kb.validation import problems
 
 __all__ = [
@@ -29,10 +28,6 @@ __all__ = [
 ]
 
 SEVERITIES = ("error", "warning", "info", "off")
-
-
-class SettingsError(Exception):
-    """The configuration cannot be used; the message says where and why."""
 
 
 class _Config(BaseModel):
@@ -141,43 +136,9 @@ class Settings(_Config):
         return [(self.root / folder) for folder in self.snapshots]
 
 
-def find_root(start: Path | None = None) -> Path:
-    """The nearest folder upward with a kb.toml, a pyproject.toml with [tool.kb], or claims/."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "kb.toml").is_file() or (folder / "claims").is_dir():
-            return folder
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "[tool.kb" in pyproject.read_text(encoding="utf-8", errors="replace"):
-            return folder
-    return here
-
-
-def _read_table(root: Path) -> tuple[dict, str]:
-    kb_toml, pyproject = root / "kb.toml", root / "pyproject.toml"
-    name = "kb.toml" if kb_toml.is_file() else "pyproject.toml"
-    try:
-        if kb_toml.is_file():
-            table = tomllib.loads(kb_toml.read_text(encoding="utf-8"))
-        elif pyproject.is_file():
-            tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
-            table = tool.get("kb", {}) if isinstance(tool, dict) else None
-        else:
-            return {}, "defaults"
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise SettingsError(f"{name}: cannot read the settings: {exc}") from None
-    if not isinstance(table, dict):
-        raise SettingsError(f"{name}: [tool.kb] must be a table of settings")
-    if "root" in table:
-        raise SettingsError(f"{name}: root: unknown setting (the root is where the settings file is)")
-    return table, name
-
-
 def load_settings(root: Path) -> Settings:
     """Read the settings of the knowledge base at ``root``."""
-    table, origin = _read_table(root)
-    if env := os.environ.get("KB_SNAPSHOTS"):
-        table["snapshots"] = [p for p in env.split(os.pathsep) if p]
+    table, origin = read_table(root)
     try:
         settings = Settings.model_validate({**table, "root": root}, strict=False)
     except ValidationError as exc:

@@ -31,3 +31,53 @@ def test_read_only_commands_import_no_database_or_web_stack(minimal, args):
     modules = json.loads(done.stderr.strip().splitlines()[-1])
     assert "kb.cli" in modules and "kb.rules" in modules
     assert [name for name in HEAVY if name in modules] == []
+
+
+def _modules(*args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def test_a_build_with_nothing_to_do_reads_the_settings_without_pydantic(minimal):
+    """A no-op `kb build` compares fingerprints with the stdlib reading of the settings: no
+    pydantic, no PyYAML, no networkx; a build that has work to do reads them in full."""
+    root = str(minimal.root)
+    first = _modules("build", "--allow-errors", "--root", root)
+    assert "pydantic" in first and "kb.settings" in first  # the first build: everything
+    again = _modules("build", "--allow-errors", "--root", root)
+    # kb.database is its lazy package (kb.database.state reads the kb_build row with sqlite3)
+    heavy = [name for name in ("pydantic", "yaml", "networkx", "kb.settings", *HEAVY) if name != "kb.database"]
+    assert [name for name in heavy if name in again] == []
+    assert "kb.database.state" in again
+
+
+def test_the_quick_settings_name_the_inputs_the_full_ones_do(kb, monkeypatch):
+    """kb.settings_file reads the paths and the date as kb.settings does, or gives up."""
+    from datetime import date
+
+    from kb.cli import _same_inputs
+    from kb.settings import load_settings
+    from kb.settings_file import quick_settings
+
+    cases = {
+        "": True,
+        'claims = "notes"\nsources = "refs"\ndatabase = "out/x.db"\nsnapshots = ["a", "b"]\n': True,
+        'today = "2030-01-02"\n': True,
+        "today = 2030-01-02\n": True,
+        'today = "2030-01-02T00:00:00"\n': False,  # pydantic's to say
+        "claims = 3\n": False,
+        'snapshots = "a"\n': False,
+    }
+    for toml, quick_reads_it in cases.items():
+        (kb.root / "kb.toml").write_text(toml, encoding="utf-8")
+        quick = quick_settings(kb.root)
+        assert (quick is not None) == quick_reads_it, toml
+        if quick is not None:
+            assert _same_inputs(quick, load_settings(kb.root)), toml
+    monkeypatch.setenv("KB_SNAPSHOTS", "x:y")
+    (kb.root / "kb.toml").write_text('snapshots = ["a"]\ntoday = 2030-01-02\n', encoding="utf-8")
+    quick = quick_settings(kb.root)
+    assert quick.snapshots == ["x", "y"] and quick.today == date(2030, 1, 2)
+    assert _same_inputs(quick, load_settings(kb.root))

@@ -8,9 +8,13 @@ import contextlib
 import sqlite3
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb.inputs import QUICK_READS, current_fingerprint
-from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from kb.settings import Settings
+    from kb.settings_file import QuickSettings
 
 __all__ = ["is_stale", "up_to_date"]
 
@@ -32,7 +36,7 @@ def _built(path: Path) -> dict | None:
     return {"input_hash": row[0], "claims": row[1], "sources": row[2], "findings": row[3], "errors": errors[0]}
 
 
-def is_stale(settings: Settings, path: Path | None = None, today: date | None = None) -> bool:
+def is_stale(settings: Settings | QuickSettings, path: Path | None = None, today: date | None = None) -> bool:
     """True when the database is missing or was built from other inputs. A file whose stat
     does not match the cache's manifest is read and hashed, so a changed input is never
     called fresh; past QUICK_READS such files the answer is "stale" without reading the
@@ -44,7 +48,7 @@ def is_stale(settings: Settings, path: Path | None = None, today: date | None = 
     return current is None or built["input_hash"] != current
 
 
-def up_to_date(settings: Settings, path: Path | None = None, today: date | None = None) -> dict | None:
+def up_to_date(settings: Settings | QuickSettings, path: Path | None = None, today: date | None = None) -> dict | None:
     """The database's counts (claims, sources, findings, errors) when it was built from
     exactly the current inputs, else None: then ``kb build`` has nothing to do."""
     built = _built((path or settings.database_path).resolve())

@@ -1,0 +1,123 @@
+"""The settings file, read with the standard library only: where the root is, the TOML
+table of ``kb.toml`` or ``[tool.kb]``, and the few settings a build's inputs depend on.
+
+:mod:`kb.settings` validates the whole table (pydantic). A ``kb build`` with nothing to do
+needs only the paths and the date, to compare the inputs' fingerprint with the database's;
+:func:`quick_settings` gives them without importing pydantic (a third of such a build), and
+gives up (None) on anything it does not read exactly as :mod:`kb.settings` does, so that
+the full settings decide.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+__all__ = ["QuickSettings", "SettingsError", "find_root", "quick_settings", "read_table"]
+
+
+class SettingsError(Exception):
+    """The settings file cannot be read or is not valid (one sentence, with the file)."""
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder upward with a kb.toml, a pyproject.toml with [tool.kb], or claims/."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "kb.toml").is_file() or (folder / "claims").is_dir():
+            return folder
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.kb" in pyproject.read_text(encoding="utf-8", errors="replace"):
+            return folder
+    return here
+
+
+def read_table(root: Path) -> tuple[dict, str]:
+    """The settings table and the name of the file it came from ("defaults" for none)."""
+    kb_toml, pyproject = root / "kb.toml", root / "pyproject.toml"
+    name = "kb.toml" if kb_toml.is_file() else "pyproject.toml"
+    try:
+        if kb_toml.is_file():
+            table = tomllib.loads(kb_toml.read_text(encoding="utf-8"))
+        elif pyproject.is_file():
+            tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+            table = tool.get("kb", {}) if isinstance(tool, dict) else None
+        else:
+            return {}, "defaults"
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise SettingsError(f"{name}: cannot read the settings: {exc}") from None
+    if not isinstance(table, dict):
+        raise SettingsError(f"{name}: [tool.kb] must be a table of settings")
+    if "root" in table:
+        raise SettingsError(f"{name}: root: unknown setting (the root is where the settings file is)")
+    if env := os.environ.get("KB_SNAPSHOTS"):
+        table["snapshots"] = [p for p in env.split(os.pathsep) if p]
+    return table, name
+
+
+@dataclass(frozen=True)
+class QuickSettings:
+    """The settings a build's inputs depend on, with the names and paths of
+    :class:`kb.settings.Settings` (what :mod:`kb.inputs` and :mod:`kb.database.state` read)."""
+
+    root: Path
+    claims: str = "claims"
+    sources: str = "sources"
+    database: str = "kb.db"
+    snapshots: list[str] = field(default_factory=list)
+    today: date | None = None
+
+    @property
+    def claims_dir(self) -> Path:
+        return self.root / self.claims
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.root / self.sources
+
+    @property
+    def database_path(self) -> Path:
+        return self.root / self.database
+
+    @property
+    def snapshot_dirs(self) -> list[Path]:
+        return [(self.root / folder) for folder in self.snapshots]
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def quick_settings(root: Path) -> QuickSettings | None:
+    """The paths and date of the knowledge base at ``root``, read as :mod:`kb.settings`
+    reads them, or None when the file cannot be read or any of them is not of the plain
+    form (a string, a list of strings, a date): then only the full settings can say."""
+    try:
+        table, _ = read_table(root)
+    except SettingsError:
+        return None
+    values: dict = {}
+    for name in ("claims", "sources", "database"):
+        if name in table:
+            if not isinstance(table[name], str):
+                return None
+            values[name] = table[name]
+    if "snapshots" in table:
+        snapshots = table["snapshots"]
+        if not isinstance(snapshots, list) or not all(isinstance(item, str) for item in snapshots):
+            return None
+        values["snapshots"] = list(snapshots)
+    if "today" in table:
+        today = table["today"]
+        if isinstance(today, str) and _ISO_DATE.fullmatch(today):
+            try:
+                today = date.fromisoformat(today)
+            except ValueError:
+                return None
+        if not isinstance(today, date) or isinstance(today, datetime):
+            return None
+        values["today"] = today
+    return QuickSettings(root, **values)
