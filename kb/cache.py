@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from kb import __version__
+from kb.inputs import files_digest
 
 __all__ = ["FORMAT", "Cache", "cache_enabled", "entry_key", "load_findings", "save_findings"]
 
@@ -47,6 +48,21 @@ SHARDS = 64
 RACY_NS = 2_000_000_000
 _MAGIC = b"kb-cache\0"
 _DIGEST = 32
+
+
+def unchanged(row: tuple | None, info: os.stat_result, racy: int) -> bool:
+    """Whether a file's stat is that of its manifest row (size, mtime, ctime, inode) and
+    both its times are before ``racy`` (the manifest's writing less RACY_NS: a file changed
+    within the timestamps' resolution since may look the same)."""
+    return (
+        row is not None
+        and row[0] == info.st_size
+        and row[1] == info.st_mtime_ns
+        and row[2] == info.st_ctime_ns
+        and row[3] == info.st_ino
+        and info.st_mtime_ns < racy
+        and info.st_ctime_ns < racy
+    )
 
 
 def cache_enabled(flag: bool | None = None) -> bool:
@@ -162,20 +178,20 @@ class Cache:
                     self.shards[shard] = set(entries)
 
     def known_hash(self, relative: str, info: os.stat_result) -> str | None:
-        """The sha256 the manifest holds for a file whose stat still matches (None: read it).
-        kb.inputs._current has the same test inlined."""
+        """The sha256 the manifest holds for a file whose stat still matches (None: read it)."""
         row = self.manifest.get(relative)
-        if row is None or row[:4] != (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino):
-            return None
-        if max(info.st_mtime_ns, info.st_ctime_ns) >= self.manifest_written - RACY_NS:
-            return None  # racy: it may have changed within the timestamp's resolution since
-        return row[4]
+        return row[4] if unchanged(row, info, self.manifest_written - RACY_NS) else None
 
     def save(
-        self, manifest: dict[str, tuple], entries: dict[str, tuple] | None, changed: set[str] = frozenset()
+        self,
+        manifest: dict[str, tuple],
+        entries: dict[str, tuple] | None,
+        changed: set[str] = frozenset(),
+        digest: str | None = None,
     ) -> None:
-        """Write the manifest, and the shards of ``entries`` whose keys differ from what was
-        read or hold a key in ``changed`` (parsed or rendered anew); failures are ignored."""
+        """Write the manifest (with ``digest``, its files digest, when the caller has it),
+        and the shards of ``entries`` whose keys differ from what was read or hold a key in
+        ``changed`` (parsed or rendered anew); failures are ignored."""
         if self.key is None:
             return
         with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
@@ -191,9 +207,8 @@ class Cache:
                     if set(part) != self.shards.get(shard, set()) or not changed.isdisjoint(part):
                         _write_signed(self.folder / f"entries-{shard:02x}", self.key, part)
                 (self.folder / "entries").unlink(missing_ok=True)  # format 1 kept all in one file
-            from kb.inputs import files_digest
-
-            digest = files_digest({relative: row[4] for relative, row in manifest.items()})
+            if digest is None:
+                digest = files_digest({relative: row[4] for relative, row in manifest.items()})
             _write_signed(self.folder / "manifest", self.key, (time.time_ns(), manifest, digest))
 
 
@@ -355,10 +370,11 @@ def _render_many(records: list, progress) -> None:
 
 
 def load_all(
-    files: list[tuple[str, Path]], root: Path, hashes: dict, use: bool | None, progress, render: bool = False
-) -> list[tuple]:
-    """(kind, path, Loaded) for each file, in order; fills ``hashes`` (relative path -> sha256
-    of the bytes parsed, None for a file that could not be read as one). With ``render``,
+    files: list[tuple[str, Path]], root: Path, use: bool | None, progress, render: bool = False
+) -> tuple[list[tuple], str]:
+    """(kind, path, Loaded) for each file, in order, and the :func:`kb.inputs.files_digest` of
+    {relative path: sha256 of the bytes parsed, None for a file that could not be read as
+    one}: what the fingerprint of this load is made of. With ``render``,
     every record has its body rendered (a cached one without it is rendered now, and the
     cache keeps the HTML)."""
     from kb.frontmatter import FrontmatterError
@@ -366,6 +382,7 @@ def load_all(
 
     store = Cache(root) if cache_enabled(use) else None
     results: list = [None] * len(files)
+    hashes: dict[str, str | None] = {}
     manifest: dict[str, tuple] = {}
     entries: dict[str, tuple] = {}
     misses: list[tuple[int, str]] = []  # (index, entry key) to parse
@@ -424,7 +441,10 @@ def load_all(
             _render_many([results[index].record for index in unrendered], progress)
     changed = {key for _, key in misses} | {keys[index] for index in unrendered}
     write_entries = bool(changed) or len(entries) != len(store.entries if store else ())
+    loaded_digest = files_digest(hashes)
     if store is not None and (write_entries or manifest != store.manifest):
         with progress.stage("cache"):
-            store.save(manifest, entries if write_entries else None, changed)
-    return [(kind, path, loaded) for (kind, path), loaded in zip(files, results, strict=True)]
+            # every file in the manifest (none unreadable): its digest is the load's
+            same = len(manifest) == len(hashes)
+            store.save(manifest, entries if write_entries else None, changed, loaded_digest if same else None)
+    return [(kind, path, loaded) for (kind, path), loaded in zip(files, results, strict=True)], loaded_digest

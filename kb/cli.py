@@ -289,7 +289,7 @@ def _checked(settings: Settings, today, require_snapshots: bool, progress: Progr
     if findings is not None:
         return findings
     analysis = _analyse(settings, today, require_snapshots, progress, annotate=False)
-    parsed = f"{fingerprint(settings, day, files=analysis.corpus.files_digest)} snapshots={require_snapshots}"
+    parsed = f"{fingerprint(settings, day, analysis.corpus.files_digest)} snapshots={require_snapshots}"
     save_findings(settings.root, parsed, analysis.findings)
     return analysis.findings
 

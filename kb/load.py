@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from kb.findings import Finding
 from kb.frontmatter import MAX_FILE_BYTES, Document, FrontmatterError, Position, decode, read_frontmatter
-from kb.inputs import collect_files, files_digest
+from kb.inputs import collect_files
 from kb.models import (
     ID_MAX_LENGTH,
     ID_PATTERN,
@@ -68,8 +68,8 @@ class Corpus:
     broken_references: set[str] = field(default_factory=set)
     # kb.inputs.files_digest of {relative path: sha256 of the bytes that were parsed (None:
     # not readable as a file)}: what the fingerprint of this load is made of (the hashes
-    # themselves are not kept: 20 MB at 100k files)
-    files_digest: str = ""
+    # themselves are not kept: 20 MB at 100k files); None: not loaded from files
+    files_digest: str | None = None
 
     def record(self, id_: str) -> Record | None:
         return self.claims.get(id_) or self.sources.get(id_)
@@ -305,14 +305,12 @@ def load_corpus(
     by_id: dict[str, list[tuple[Path, Loaded]]] = {}
     with progress.stage("walk"):
         files = collect_files(settings)
-    hashes: dict[str, str | None] = {}
-    for _kind, path, loaded in load_all(files, settings.root, hashes, cache, progress, render):
+    loaded_files, corpus.files_digest = load_all(files, settings.root, cache, progress, render)
+    for _kind, path, loaded in loaded_files:
         corpus.findings.extend(loaded.findings)
         corpus.broken_references |= loaded.references
         if loaded.id is not None:
             by_id.setdefault(loaded.id, []).append((path, loaded))
-    corpus.files_digest = files_digest(hashes)
-    del hashes
     for id_, files in by_id.items():
         files.sort(key=lambda item: (item[1].record is None, item[0].stem != id_))
         keeper_path, keeper = files[0]

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from kb.settings_file import SettingsError, find_root, read_table
+from kb.settings_file import InputPaths, SettingsError, find_root, read_table
 from kb.validation import problems
 
 __all__ = [
@@ -75,7 +75,7 @@ class SiteSettings(_Config):
     source_url: str | None = Field(None, description="Where the Markdown files live, e.g. the repository.")
 
 
-class Settings(_Config):
+class Settings(_Config, InputPaths):
     root: Path = Field(Path("."), description="The knowledge base root (set by the loader).")
     claims: str = Field("claims", description="Folder of claim files, relative to the root.")
     sources: str = Field("sources", description="Folder of source files, relative to the root.")
@@ -118,22 +118,6 @@ class Settings(_Config):
         if self._aliases is None:
             self._aliases = {alias: key for key, config in self.metrics.items() for alias in config.aliases}
         return self._aliases
-
-    @property
-    def claims_dir(self) -> Path:
-        return self.root / self.claims
-
-    @property
-    def sources_dir(self) -> Path:
-        return self.root / self.sources
-
-    @property
-    def database_path(self) -> Path:
-        return self.root / self.database
-
-    @property
-    def snapshot_dirs(self) -> list[Path]:
-        return [(self.root / folder) for folder in self.snapshots]
 
 
 def load_settings(root: Path) -> Settings:

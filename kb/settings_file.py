@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-__all__ = ["QuickSettings", "SettingsError", "find_root", "quick_settings", "read_table"]
+__all__ = ["InputPaths", "QuickSettings", "SettingsError", "find_root", "quick_settings", "read_table"]
 
 
 class SettingsError(Exception):
@@ -59,17 +59,16 @@ def read_table(root: Path) -> tuple[dict, str]:
     return table, name
 
 
-@dataclass(frozen=True)
-class QuickSettings:
-    """The settings a build's inputs depend on, with the names and paths of
-    :class:`kb.settings.Settings` (what :mod:`kb.inputs` and :mod:`kb.database.state` read)."""
+class InputPaths:
+    """The folders and files of a knowledge base, from its ``root`` and the ``claims``,
+    ``sources``, ``database`` and ``snapshots`` settings: shared by :class:`QuickSettings`
+    and :class:`kb.settings.Settings`."""
 
     root: Path
-    claims: str = "claims"
-    sources: str = "sources"
-    database: str = "kb.db"
-    snapshots: list[str] = field(default_factory=list)
-    today: date | None = None
+    claims: str
+    sources: str
+    database: str
+    snapshots: list[str]
 
     @property
     def claims_dir(self) -> Path:
@@ -86,6 +85,19 @@ class QuickSettings:
     @property
     def snapshot_dirs(self) -> list[Path]:
         return [(self.root / folder) for folder in self.snapshots]
+
+
+@dataclass(frozen=True)
+class QuickSettings(InputPaths):
+    """The settings a build's inputs depend on, with the names and paths of
+    :class:`kb.settings.Settings` (what :mod:`kb.inputs` and :mod:`kb.database.state` read)."""
+
+    root: Path
+    claims: str = "claims"
+    sources: str = "sources"
+    database: str = "kb.db"
+    snapshots: list[str] = field(default_factory=list)
+    today: date | None = None
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -165,7 +165,9 @@ def test_the_manifest_digest_stands_for_the_files_only_when_they_all_match(base,
 
     def afresh() -> str:
         settings = load_settings(base.root)
-        return kb_inputs.fingerprint(settings, None, kb_inputs.current_hashes(settings, use_cache=False))
+        return kb_inputs.fingerprint(
+            settings, None, kb_inputs.files_digest(kb_inputs.current_hashes(settings, use_cache=False))
+        )
 
     run("build", "--allow-errors", "--root", str(base.root))
     settings = load_settings(base.root)
@@ -190,7 +192,9 @@ def test_overlapping_folders_never_hide_an_edit(kb, monkeypatch):
     assert kb_inputs._current(settings, None, None)[1] is not None  # nothing changed: the shortcut
     path = kb.root / "claims/t0/claim-0.md"
     path.write_text(path.read_text().replace("5 billion", "7.5 billion"))
-    fresh = kb_inputs.fingerprint(settings, None, kb_inputs.current_hashes(settings, use_cache=False))
+    fresh = kb_inputs.fingerprint(
+        settings, None, kb_inputs.files_digest(kb_inputs.current_hashes(settings, use_cache=False))
+    )
     assert kb_inputs.current_fingerprint(settings) == fresh != before
 
 

@@ -276,7 +276,7 @@ def _build_row(analysis: Analysis) -> dict:
         "schema_version": SCHEMA_VERSION,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": _git_commit(analysis.settings.root),
-        "input_hash": fingerprint(analysis.settings, analysis.today, files=analysis.corpus.files_digest),
+        "input_hash": fingerprint(analysis.settings, analysis.today, analysis.corpus.files_digest),
         "today": analysis.today.isoformat(),
         "claims": len(analysis.corpus.claims),
         "sources": len(analysis.corpus.sources),
