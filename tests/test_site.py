@@ -14,6 +14,7 @@ from sitekb import build, datasette, write_kb
 from kb.analyse import analyse
 from kb.database import build_database
 from kb.settings import load_settings
+from kb.site import pages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,7 +139,7 @@ async def test_source_page(site):
     assert "3 evidence items rest on it: 1 refutes, 2 supports." in text
 
 
-async def test_metric_pages(site):
+async def test_metric_pages(site, monkeypatch):
     text = text_of((await get(site, "/metrics")).text)
     assert re.search(r"net_loss 3 USD 2024 OpenAI 3", text)
     page = (await get(site, "/metrics/net_loss?subject=openai")).text
@@ -152,6 +153,11 @@ async def test_metric_pages(site):
     # a name or an alias finds the entity too; every entity without a subject
     assert (await get(site, "/metrics/net_loss?subject=Open%20AI")).text.count('class="mark"') == 3
     assert "OpenAI" in text_of((await get(site, "/metrics/net_loss")).text)
+    # past the bound: the most recent figures, how many there are, and where the rest are
+    monkeypatch.setattr(pages, "METRIC_FIGURES", 2)
+    page = (await get(site, "/metrics/net_loss?subject=openai")).text
+    assert page.count('class="mark"') == 2 and "The 2 most recent of 3 figures" in text_of(page)
+    assert "claims?metric=net_loss&amp;entity_id=openai&amp;_sort_desc=period_start" in page
     await get(site, "/metrics/no_such_metric", 404)
     await get(site, "/metrics/net_loss?subject=nobody", 404)
 

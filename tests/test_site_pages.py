@@ -8,6 +8,8 @@ from datetime import date
 
 import pytest
 from conftest import CLAIM
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sitekb import build, write_kb
 
 from kb.site import charts, graphview, pages
@@ -222,16 +224,21 @@ def test_claim_page_charts_the_figures_nearest_in_time(tmp_path, monkeypatch):
         assert all(p["sources"] for p in every)
 
 
-def test_a_claim_is_always_on_its_own_chart(kb, monkeypatch):
-    """More figures than the chart takes, all for the same period (tied in distance): every
-    claim still finds itself among its peers."""
+def _built_with_figures(kb, count: int):
+    """One source and ``count`` claims c0000… of one figure each (5, 6, 7… billion), built."""
     from kb.analyse import analyse
     from kb.database import build_database
 
     kb.source()
-    for i in range(12):
+    for i in range(count):
         kb.claim(f"c{i:04d}", text=CLAIM.format(id=f"c{i:04d}", extra="").replace("5 billion", f"{5 + i} billion"))
-    path = build_database(analyse(kb.root), kb.root / "kb.db", allow_errors=True)
+    return build_database(analyse(kb.root), kb.root / "kb.db", allow_errors=True)
+
+
+def test_a_claim_is_always_on_its_own_chart(kb, monkeypatch):
+    """More figures than the chart takes, all for the same period (tied in distance): every
+    claim still finds itself among its peers."""
+    path = _built_with_figures(kb, 12)
     monkeypatch.setattr(pages, "PEERS", 5)
     with closing(sqlite3.connect(path)) as connection:
         for i in range(12):
@@ -240,14 +247,23 @@ def test_a_claim_is_always_on_its_own_chart(kb, monkeypatch):
             assert data["peers_total"] == 12
 
 
-def test_source_page_lists_a_bounded_number_of_claims_and_counts_them_all(kb, monkeypatch):
-    from kb.analyse import analyse
-    from kb.database import build_database
+def test_metric_pages_show_a_bounded_number_of_figures_and_count_them_all(kb, monkeypatch):
+    path = _built_with_figures(kb, 12)
+    monkeypatch.setattr(pages, "METRIC_FIGURES", 5)
+    monkeypatch.setattr(pages, "OVERVIEW_FIGURES", 3)
+    with closing(sqlite3.connect(path)) as connection:
+        one = pages.metric_page(connection, "net_loss", "openai")
+        [section] = one["sections"]
+        assert (len(section["figures"]), section["total"], one["count"]) == (5, 12, 12)
+        every = pages.metric_page(connection, "net_loss")
+        [section] = every["sections"]
+        assert (len(section["figures"]), section["total"], every["count"], every["more_subjects"]) == (3, 12, 12, 0)
+        monkeypatch.setattr(pages, "OVERVIEW_SUBJECTS", 0)
+        assert pages.metric_page(connection, "net_loss")["more_subjects"] == 1
 
-    kb.source()
-    for i in range(7):
-        kb.claim(f"c{i:04d}", text=CLAIM.format(id=f"c{i:04d}", extra="").replace("5 billion", f"{5 + i} billion"))
-    path = build_database(analyse(kb.root), kb.root / "kb.db", allow_errors=True)
+
+def test_source_page_lists_a_bounded_number_of_claims_and_counts_them_all(kb, monkeypatch):
+    path = _built_with_figures(kb, 7)
     monkeypatch.setattr(pages, "SOURCE_CLAIMS", 3)
     with closing(sqlite3.connect(path)) as connection:
         data = pages.source_page(connection, "outlet-report")
@@ -275,3 +291,13 @@ def test_whole_database_pages_are_computed_once_per_build(kb, monkeypatch):
     build_database(analyse(kb.root), path, allow_errors=True)  # a new build: a new kb_build row
     with closing(sqlite3.connect(path)) as connection:
         assert pages.per_build(counted)(connection)["claims"] == 2 and len(calls) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=-1e15, max_value=0), st.floats(min_value=0, max_value=1e15))
+def test_chart_ticks_cover_every_figure(low, high):
+    """The y axis reaches the lowest and the highest figure (a figure above the top tick was
+    drawn outside the plot); the chart always includes 0 (low <= 0 <= high)."""
+    ticks = charts.nice_ticks(low, high)
+    assert ticks[0] <= low and ticks[-1] >= high * (1 - 1e-12)
+    assert ticks == sorted(ticks) and 2 <= len(ticks) <= 12

@@ -30,26 +30,36 @@ LEFT, RIGHT, TOP, BOTTOM = 92, 20, 20, 46
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values covering [low, high].
+    """Round tick values covering [low, high]: from the last multiple of the step at or below
+    low to the first at or above high.
 
     >>> nice_ticks(0, 10e9)
     [0.0, 2000000000.0, 4000000000.0, 6000000000.0, 8000000000.0, 10000000000.0]
     >>> nice_ticks(5, 5)
     [4.0, 5.0, 6.0]
+    >>> nice_ticks(0, 85e9)[-1]  # the top tick is never below the highest figure
+    100000000000.0
+    >>> nice_ticks(0, 3e-5)
+    [0.0, 1e-05, 2e-05, 3e-05]
     """
-    if high <= low:
+    if high <= low:  # one value: a step around it
         step = 10 ** math.floor(math.log10(abs(low))) if low else 1.0
         return [float(low - step), float(low), float(low + step)]
     raw = (high - low) / count
+    if not raw > 1e-300:  # two values a hair apart (subnormal): the two
+        return [float(low), float(high)]
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    start = math.floor(low / step) * step
-    ticks = []
-    value = start
-    while value < high + step * 0.5:
-        ticks.append(round(value, 10))
-        value += step
-    return [float(t) for t in ticks]
+    step = float(f"{step:.12g}")  # 10 × 1e-06 is 9.999999999999999e-06
+    # multiples of the step, counted (a sum of steps can stall or drift) and checked against
+    # low and high themselves (a rounded quotient can be one off either way)
+    first, last = math.floor(low / step), math.ceil(high / step)
+    first += (first + 1) * step <= low
+    first -= first * step > low
+    last -= (last - 1) * step >= high
+    last += last * step < high
+    # 12 significant digits: 3 × 0.1 is 0.3, and a price of 2e-5 USD keeps its magnitude
+    return [float(f"{index * step:.12g}") for index in range(first, last + 1)]
 
 
 def _day(text: str) -> int:
