@@ -43,7 +43,7 @@ from kb.inputs import files_digest
 
 __all__ = ["FORMAT", "Cache", "cache_enabled", "entry_key", "load_findings", "save_findings"]
 
-FORMAT = 2  # bump when what an entry holds changes shape or meaning
+FORMAT = 3  # bump when what an entry holds changes shape or meaning (3: Document.head)
 SHARDS = 64
 RACY_NS = 2_000_000_000
 _MAGIC = b"kb-cache\0"

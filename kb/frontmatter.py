@@ -25,6 +25,7 @@ Position(line=3, column=8)
 
 from __future__ import annotations
 
+import hashlib
 import re
 from array import array
 from itertools import chain
@@ -89,7 +90,7 @@ class Document:
     12.6 KiB per file before).
     """
 
-    __slots__ = ("_flat", "_key_flat", "_paths", "body", "body_line", "data")
+    __slots__ = ("_flat", "_key_flat", "_paths", "body", "body_line", "data", "head")
 
     def __init__(
         self,
@@ -98,10 +99,14 @@ class Document:
         key_positions: dict[tuple, Position] | None = None,
         body: str = "",
         body_line: int = 1,
+        head: bytes | None = None,
     ):
         self.data = data
         self.body = body
         self.body_line = body_line
+        # a digest of the frontmatter's text: two versions of a file with the same head (and
+        # path) have the same model and positions, whatever their bodies (kb.incremental)
+        self.head = head
         positions = positions or {}
         key_positions = key_positions or {}
         if key_positions.keys() != positions.keys():  # never from the reader; kept exact anyway
@@ -153,7 +158,8 @@ class Document:
     def __reduce__(self):
         # The packed tables as they are: no Position object is pickled (a NamedTuple is rebuilt
         # through a Python-level __getnewargs__, and 20,000 files have 800,000 positions).
-        return (_document, (self.data, self._paths, self._flat, self._key_flat, self.body, self.body_line))
+        state = (self.data, self._paths, self._flat, self._key_flat, self.body, self.body_line, self.head)
+        return (_document, state)
 
 
 _INTERNED = 64  # scalars up to this length are interned (sys.intern)
@@ -197,13 +203,13 @@ def _table(paths: tuple, flat: array) -> dict[tuple, Position]:
 _PATH_TUPLES: dict[tuple, tuple] = {}
 
 
-def _document(data, paths, flat, key_flat, body, body_line) -> Document:
+def _document(data, paths, flat, key_flat, body, body_line, head=None) -> Document:
     # Each path comes shared (pickle keeps one copy per shard or chunk), but the tuple of a
     # document's paths is one per document: 600 bytes a claim, 66 MB at 100k files.
     if len(_PATH_TUPLES) < 10_000:
         paths = _PATH_TUPLES.setdefault(paths, paths)
     document = Document.__new__(Document)
-    document.data, document.body, document.body_line = data, body, body_line
+    document.data, document.body, document.body_line, document.head = data, body, body_line, head
     document._paths, document._flat, document._key_flat = paths, flat, key_flat
     return document
 
@@ -261,7 +267,8 @@ def read_frontmatter(text: str) -> Document:
     if not isinstance(data, dict):
         raise FrontmatterError("KB002", f"frontmatter is a {_kind(data)}, expected a mapping of fields", 2, 1)
     body = "\n".join(lines[end + 1 :])
-    return Document(data, positions, key_positions, body, end + 2)
+    head = hashlib.blake2b(source.encode("utf-8"), digest_size=16).digest()
+    return Document(data, positions, key_positions, body, end + 2, head)
 
 
 def _kind(value: Any) -> str:

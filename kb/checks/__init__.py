@@ -30,7 +30,7 @@ from kb.findings import SEVERITY_ORDER, Finding
 from kb.rules import RULES, lookup
 from kb.suggest import did_you_mean
 
-__all__ = ["CHECKS", "CheckContext", "run_checks", "severities"]
+__all__ = ["CHECKS", "CheckContext", "acknowledgements", "finish", "raw_findings", "run_checks", "severities"]
 
 Check = Callable[[CheckContext], Iterator[Finding]]
 
@@ -53,10 +53,6 @@ CHECKS: list[Check] = [
 ]
 
 
-def _severities(ctx: CheckContext) -> dict[str, str]:
-    return severities(ctx.settings)
-
-
 def severities(settings) -> dict[str, str]:
     """Rule code -> severity: the defaults, then the settings (validated when loaded); also
     used by ``kb check-draft``."""
@@ -68,12 +64,45 @@ def severities(settings) -> dict[str, str]:
 
 def run_checks(ctx: CheckContext) -> list[Finding]:
     """All findings of the knowledge base: loading, checks and acknowledgements, sorted."""
+    return finish(raw_findings(ctx), ctx.settings, acknowledgements(ctx.corpus), ctx.settings_file)
+
+
+def raw_findings(ctx: CheckContext, checks: list[Check] | None = None) -> list[Finding]:
+    """The findings of loading and of ``checks`` (default: all), before acknowledgements and
+    severities (what :mod:`kb.incremental` keeps per file)."""
     raw = list(ctx.corpus.findings)
-    for check in CHECKS:
+    for check in CHECKS if checks is None else checks:
         raw.extend(check(ctx))
-    levels = _severities(ctx)
-    configured = {lookup(key).code for key in ctx.settings.rules}  # type: ignore[union-attr]
-    findings = _acknowledge(ctx, raw)
+    return raw
+
+
+# id -> (path, kind, ((key, reason, line, column), ...)): every file's `acknowledge` field,
+# with where each key stands (KB901 reports an unused one there)
+Acknowledgements = dict[str, tuple[str, str, tuple[tuple[str, str, int, int], ...]]]
+
+
+def acknowledgements(corpus) -> Acknowledgements:
+    """The ``acknowledge`` fields of every claim and source that has one."""
+    found: Acknowledgements = {}
+    for records in (corpus.claims, corpus.sources):
+        for id_, record in records.items():
+            if record.model.acknowledge:
+                found[id_] = (record.path, record.kind, record_acknowledgements(record))
+    return found
+
+
+def record_acknowledgements(record) -> tuple[tuple[str, str, int, int], ...]:
+    return tuple(
+        (key, text, *record.key_position("acknowledge", key)) for key, text in record.model.acknowledge.items()
+    )
+
+
+def finish(raw: list[Finding], settings, acks: Acknowledgements, settings_file: str | None) -> list[Finding]:
+    """Apply the acknowledgements (adding KB901 for unused ones) and the configured
+    severities to raw findings, and sort them."""
+    levels = severities(settings)
+    configured = {lookup(key).code for key in settings.rules}  # type: ignore[union-attr]
+    findings = _acknowledge(settings, acks, settings_file, raw)
     result = []
     for finding in findings:
         level = levels[finding.code]
@@ -92,45 +121,46 @@ def _rule_hint(key: str) -> str:
     return did_you_mean(key, names, cutoff=0.7)
 
 
-def _acknowledge(ctx: CheckContext, findings: list[Finding]) -> list[Finding]:
+def _owner(acks: Acknowledgements, finding: Finding) -> str | None:
+    """The id of the claim (else the source) a finding is about, when it acknowledges anything."""
+    for id_, kind in ((finding.claim_id, "claim"), (finding.source_id, "source")):
+        if id_ and (entry := acks.get(id_)) is not None and entry[1] == kind:
+            return id_
+    return None
+
+
+def _acknowledge(settings, acks: Acknowledgements, settings_file: str | None, findings: list[Finding]) -> list[Finding]:
     """Apply the files' ``acknowledge`` fields, then the settings' ``[tool.kb.acknowledge]``
     (a reason for a whole rule; a file's own reason wins), and add KB901 for the unused ones."""
     used: set[tuple[str, str]] = set()
-    by_rule = {lookup(key).code: text for key, text in ctx.settings.acknowledge.items()}  # type: ignore[union-attr]
+    by_rule = {lookup(key).code: text for key, text in settings.acknowledge.items()}  # type: ignore[union-attr]
     used_rules: set[str] = set()
     result = []
     for finding in findings:
-        owner = finding.claim_id and ctx.corpus.claims.get(finding.claim_id)
-        owner = owner or (finding.source_id and ctx.corpus.sources.get(finding.source_id))
+        owner_id = _owner(acks, finding)
         reason = None
-        if owner:
-            for key, text in owner.model.acknowledge.items():
+        if owner_id is not None:
+            for key, text, _, _ in acks[owner_id][2]:
                 rule = lookup(key)
                 if rule and rule.code == finding.code:
                     reason = text
-                    used.add((owner.id, key))
+                    used.add((owner_id, key))
         if reason is None and finding.code in by_rule and finding.code != "KB901":
             reason = by_rule[finding.code]
             used_rules.add(finding.code)
         result.append(finding.with_(acknowledged=True, acknowledgement=reason) if reason else finding)
     for code in sorted(set(by_rule) - used_rules):
         result.append(
-            Finding(
-                "KB901", f"[acknowledge] `{code}` matches no finding: remove it", ctx.settings_file or "pyproject.toml"
-            )
+            Finding("KB901", f"[acknowledge] `{code}` matches no finding: remove it", settings_file or "pyproject.toml")
         )
-    for records in (ctx.corpus.claims, ctx.corpus.sources):
-        for id_, record in records.items():
-            for key in record.model.acknowledge:
-                if (id_, key) in used:
-                    continue
-                rule = lookup(key)
-                what = "matches no finding" if rule else "names no known rule" + _rule_hint(key)
-                line, column = record.key_position("acknowledge", key)
-                subject = {"claim_id": id_} if record.kind == "claim" else {"source_id": id_}
-                result.append(
-                    Finding(
-                        "KB901", f"acknowledgement of `{key}` {what}: remove it", record.path, line, column, **subject
-                    )
-                )
+    for id_, (path, kind, keys) in acks.items():
+        for key, _, line, column in keys:
+            if (id_, key) in used:
+                continue
+            rule = lookup(key)
+            what = "matches no finding" if rule else "names no known rule" + _rule_hint(key)
+            subject = {"claim_id": id_} if kind == "claim" else {"source_id": id_}
+            result.append(
+                Finding("KB901", f"acknowledgement of `{key}` {what}: remove it", path, line, column, **subject)
+            )
     return result

@@ -35,6 +35,9 @@ class CheckContext:
     figures: dict[tuple, list] | None = None  # (entity, metric) -> comparable claims, filled on first use
     progress: Progress = field(default_factory=quiet)
     cache: dict[str, object] = field(default_factory=dict)  # indexes built once per run by the checks
+    # "claim"/"source" -> every id of that kind in the knowledge base, in corpus order, when the
+    # corpus is only a part of it (kb.incremental): the ids "did you mean" chooses from
+    ids: dict[str, list[str]] | None = None
     _snapshots: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -51,6 +54,12 @@ class CheckContext:
         """(canonical metric, sorted qualifiers): what two figures must share to be compared."""
         claim = record.model
         return self.settings.metric_name(claim.metric), tuple(sorted(claim.qualifiers.items()))
+
+    def known_ids(self, kind: str):
+        """Every id of ``kind`` ("claim" or "source") in the knowledge base."""
+        if self.ids is not None:
+            return self.ids[kind]
+        return self.corpus.sources if kind == "source" else self.corpus.claims
 
     @property
     def settings_file(self) -> str | None:

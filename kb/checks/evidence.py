@@ -9,7 +9,7 @@ from kb.checks.context import CheckContext, normalise_text
 from kb.findings import Finding
 from kb.graph import evidence_origin
 
-__all__ = ["check_no_evidence", "check_quotes", "check_single_origin"]
+__all__ = ["check_no_evidence", "check_quotes", "check_single_origin", "has_archive", "no_archive", "quoted"]
 
 
 def check_no_evidence(ctx: CheckContext) -> Iterator[Finding]:
@@ -41,33 +41,44 @@ def check_quotes(ctx: CheckContext) -> Iterator[Finding]:
     Snapshots are required (``--require-snapshots``) where the archive is: when none of the
     configured snapshot folders exists (a clone without ../shared), the quotes cannot be
     verified and one info finding on the settings says so and how many; when a folder exists,
-    a snapshot missing from it is an error under ``--require-snapshots``.
+    a snapshot missing from it is reported once on each source that names it and is quoted (an
+    error under ``--require-snapshots``).
     """
-    archive = any(folder.is_dir() for folder in ctx.settings.snapshot_dirs)
-    missing_reported: set[str] = set()
+    archive = has_archive(ctx)
+    missing_reported: set[str] = set()  # source ids
     unverified = 0
     for record in ctx.corpus.claims.values():
-        for index, item in enumerate(record.model.evidence):
-            source = ctx.corpus.sources.get(item.source)
-            if not item.quote or source is None or not source.model.snapshot:
-                continue
-            name = source.model.snapshot
-            text = ctx.snapshot_text(name) if archive else None
+        for index, item, source, text in quoted(ctx, record, archive):
             if text is None:
                 unverified += 1
-                if archive and name not in missing_reported:
-                    missing_reported.add(name)
-                    yield _missing_snapshot(ctx, source, name)
+                if archive and source.id not in missing_reported:
+                    missing_reported.add(source.id)
+                    yield _missing_snapshot(ctx, source, source.model.snapshot)
                 continue
             if normalise_text(item.quote) not in text:
                 line, column = record.position("evidence", index, "quote")
-                message = f"quote not found in the snapshot `{name}` of `{item.source}`"
+                message = f"quote not found in the snapshot `{source.model.snapshot}` of `{item.source}`"
                 yield Finding("KB203", message, record.path, line, column, claim_id=record.id, key=item.quote)
     if unverified and not archive:
-        yield _no_archive(ctx, unverified)
+        yield no_archive(ctx, unverified)
 
 
-def _no_archive(ctx: CheckContext, unverified: int) -> Finding:
+def has_archive(ctx: CheckContext) -> bool:
+    """Whether any of the configured snapshot folders exists."""
+    return any(folder.is_dir() for folder in ctx.settings.snapshot_dirs)
+
+
+def quoted(ctx: CheckContext, record, archive: bool):
+    """(index, evidence item, source record, normalised snapshot text or None) for each quote
+    of a claim whose source names a snapshot (the text is None without an ``archive``)."""
+    for index, item in enumerate(record.model.evidence):
+        source = ctx.corpus.sources.get(item.source)
+        if not item.quote or source is None or not source.model.snapshot:
+            continue
+        yield index, item, source, ctx.snapshot_text(source.model.snapshot) if archive else None
+
+
+def no_archive(ctx: CheckContext, unverified: int) -> Finding:
     folders = ", ".join(ctx.settings.snapshots)
     what = f"snapshot folder {folders} not found" if folders else "no snapshot folder configured"
     quotes = "quote" if unverified == 1 else "quotes"

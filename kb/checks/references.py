@@ -8,7 +8,6 @@ import networkx as nx
 
 from kb.checks.context import CheckContext
 from kb.findings import Finding
-from kb.graph import all_edges
 from kb.load import Record
 from kb.suggest import Suggester
 
@@ -18,6 +17,8 @@ __all__ = [
     "check_unknown_claims",
     "check_unknown_sources",
     "check_unused_sources",
+    "circular_findings",
+    "cycle_edges",
 ]
 
 
@@ -30,7 +31,7 @@ def _hint(ctx: CheckContext, name: str, kind: str) -> str:
     key = f"suggest {kind}"
     suggester = ctx.cache.get(key)
     if suggester is None:
-        suggester = ctx.cache[key] = Suggester(ctx.corpus.sources if kind == "source" else ctx.corpus.claims, 0.7)
+        suggester = ctx.cache[key] = Suggester(ctx.known_ids(kind), 0.7)
     return suggester.hint(name)  # type: ignore[attr-defined]
 
 
@@ -122,34 +123,67 @@ def check_circular_sourcing(ctx: CheckContext) -> Iterator[Finding]:
     many), showing one cycle through it. A cycle that goes through a `via` is reported at
     that evidence item's `via`, the field an editor can change.
     """
-    families = (
-        ("sourcing", {"cites", "translation_of", "via"}, ctx.corpus.sources),
-        ("derivation", {"derived_from"}, ctx.corpus.claims),
-    )
-    subgraphs = {what: nx.DiGraph() for what, _, _ in families}
-    family_of = {relation: what for what, relations, _ in families for relation in relations}
-    for u, v, data in all_edges(ctx.graph):  # one pass for both families
-        what = family_of.get(data["relation"])
-        if what is not None and u != v:
-            subgraphs[what].add_edge(u, v, **data)
-    for what, _, records in families:
-        sub = subgraphs[what]
+    corpus = ctx.corpus
+    edges = [edge for records in (corpus.sources, corpus.claims) for r in records.values() for edge in cycle_edges(r)]
+
+    def locate(kind: str, id_: str, path: tuple) -> tuple[str, int, int]:
+        record = (corpus.claims if kind == "claim" else corpus.sources)[id_]
+        return (record.path, *record.position(*path))
+
+    yield from circular_findings(edges, corpus.sources.__contains__, corpus.claims.__contains__, locate)
+
+
+# (family, start id, end id, relation, claim id of a via, evidence index of a via)
+CycleEdge = tuple[str, str, str, str, str | None, int | None]
+
+
+def cycle_edges(record: Record) -> tuple[CycleEdge, ...]:
+    """The edges a file declares that KB104 follows, whether their ends exist or not."""
+    model = record.model
+    if record.kind == "source":
+        edges = [("sourcing", record.id, cited, "cites", None, None) for cited in model.cites]
+        if model.translation_of:
+            edges.append(("sourcing", record.id, model.translation_of, "translation_of", None, None))
+        return tuple(edges)
+    edges = [
+        ("sourcing", item.source, item.via, "via", record.id, index)
+        for index, item in enumerate(model.evidence)
+        if item.via
+    ]
+    if model.derived_from:
+        edges += [
+            ("derivation", record.id, other, "derived_from", None, None) for other in model.derived_from.inputs.values()
+        ]
+    return tuple(edges)
+
+
+def circular_findings(edges, is_source, is_claim, locate) -> Iterator[Finding]:
+    """KB104 for the cycles among ``edges`` (:func:`cycle_edges`) whose ends exist
+    (``is_source``, ``is_claim``); ``locate(kind, id, field path)`` gives (path, line, column).
+    The edges are taken in sorted order, so that the cycle shown and the claim a `via` cycle
+    is reported on do not depend on the order the files were read in."""
+    exists = {"sourcing": is_source, "derivation": is_claim}
+    subgraphs = {"sourcing": nx.DiGraph(), "derivation": nx.DiGraph()}
+    for family, start, end, relation, claim, index in sorted(edges, key=lambda e: (*e[:4], e[4] or "", e[5] or 0)):
+        if start != end and exists[family](start) and exists[family](end):
+            subgraphs[family].add_edge(start, end, relation=relation, claim=claim, index=index)
+    for what, sub in subgraphs.items():
         for component in nx.strongly_connected_components(sub):
             if len(component) < 2:
                 continue
             start = min(component)
             cycle = nx.find_cycle(sub.subgraph(component), source=start)
-            ids = [u.split(":", 1)[1] for u, _ in cycle]
+            ids = [u for u, _ in cycle]
             chain = " -> ".join(f"`{i}`" for i in [*ids, ids[0]])
             message = f"circular {what}: {chain}"
             if len(component) > len(ids):
                 message += f" ({len(component)} {'sources' if what == 'sourcing' else 'claims'} in one cycle group)"
             via = next((sub[u][v] for u, v in cycle if sub[u][v]["relation"] == "via"), None)
             if via is not None:
-                claim = ctx.corpus.claims[via["claim"]]
-                line, column = claim.position("evidence", via["index"], "via")
-                yield Finding("KB104", message, claim.path, line, column, claim_id=claim.id)
+                path, line, column = locate("claim", via["claim"], ("evidence", via["index"], "via"))
+                yield Finding("KB104", message, path, line, column, claim_id=via["claim"])
                 continue
-            record = records[ids[0]]
-            line, column = record.position("id")
-            yield Finding("KB104", message, record.path, line, column, **_subject(record))
+            kind = "source" if what == "sourcing" else "claim"
+            path, line, column = locate(kind, ids[0], ("id",))
+            subject = {"claim_id": ids[0]} if kind == "claim" else {"source_id": ids[0]}
+            yield Finding("KB104", message, path, line, column, **subject)
