@@ -15,7 +15,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from kb.checks import CheckContext, run_checks
+from kb.checks import CheckContext, acknowledgements, finish, raw_findings
 from kb.checks.numbers import LISTED
 from kb.findings import Finding
 from kb.graph import add_detected_contradiction, build_graph, compute_status, independent_origins
@@ -40,6 +40,8 @@ class Analysis:
     # values derived from the whole analysis once, by the modules that read it (kb.cite's
     # superseders, say), instead of once per claim
     derived: dict = field(default_factory=dict, repr=False, compare=False)
+    # the findings before acknowledgements and severities (kb.incremental keeps them per file)
+    raw: list[Finding] = field(default_factory=list, repr=False, compare=False)
 
 
 def analyse(
@@ -73,16 +75,18 @@ def analyse_settings(
     # 3. the checks, with severities and acknowledgements applied
     day = today or settings.today or date.today()
     with progress.stage("checks"):
-        findings = run_checks(CheckContext(corpus, graph, day, require_snapshots))
+        ctx = CheckContext(corpus, graph, day, require_snapshots)
+        raw = raw_findings(ctx)
+        findings = finish(raw, settings, acknowledgements(corpus), ctx.settings_file)
     if not annotate:
-        return Analysis(settings, corpus, graph, findings, day)
+        return Analysis(settings, corpus, graph, findings, day, raw=raw)
     # 4. contradictions the checks detected become edges, so that they count for status; an
     #    acknowledged one has been judged by the editors (e.g. "different spans, not a
     #    disagreement") and stays a finding only
     with progress.stage("status", total=len(corpus.claims)):
         _add_detected(graph, findings)
         # 5. computed attributes of every claim
-        result = Analysis(settings, corpus, graph, findings, day)
+        result = Analysis(settings, corpus, graph, findings, day, raw=raw)
         for id_ in corpus.claims:
             result.status[id_] = compute_status(graph, id_)
             result.origins[id_] = independent_origins(graph, id_)

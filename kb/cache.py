@@ -41,7 +41,16 @@ from typing import Any
 from kb import __version__
 from kb.inputs import files_digest
 
-__all__ = ["FORMAT", "Cache", "cache_enabled", "entry_key", "load_findings", "save_findings"]
+__all__ = [
+    "FORMAT",
+    "Cache",
+    "cache_enabled",
+    "entry_key",
+    "load_findings",
+    "load_signed",
+    "save_findings",
+    "save_signed",
+]
 
 FORMAT = 3  # bump when what an entry holds changes shape or meaning (3: Document.head)
 SHARDS = 64
@@ -126,6 +135,11 @@ def _read_signed(path: Path, key: bytes) -> Any:
     signature, payload = blob[len(header) : len(header) + _DIGEST], blob[len(header) + _DIGEST :]
     if not hmac.compare_digest(signature, hmac.new(key, header + payload, hashlib.sha256).digest()):
         return None
+    return _unpickle(payload)
+
+
+def _unpickle(payload: bytes) -> Any:
+    """Signed bytes unpickled, or None."""
     import gc
 
     enabled = gc.isenabled()
@@ -215,18 +229,14 @@ class Cache:
 # --- the findings of the last check, for a `kb check` with nothing changed ----------------
 
 
-def load_findings(root: Path, key: str) -> list | None:
-    """The findings stored for ``key`` (the inputs' fingerprint and the check's options)."""
+def load_signed(root: Path, name: str) -> Any:
+    """What :func:`save_signed` stored as ``name`` in the cache folder (None: nothing usable)."""
     secret = _user_key()
-    if secret is None:
-        return None
-    stored = _read_signed(root / ".kb-cache" / "findings", secret)
-    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key and isinstance(stored[1], list):
-        return stored[1]
-    return None
+    return None if secret is None else _read_signed(root / ".kb-cache" / name, secret)
 
 
-def save_findings(root: Path, key: str, findings: list) -> None:
+def save_signed(root: Path, name: str, value: Any) -> None:
+    """Store ``value`` as ``name`` in the cache folder, signed; failures are ignored."""
     secret = _user_key()
     if secret is None:
         return
@@ -236,7 +246,21 @@ def save_findings(root: Path, key: str, findings: list) -> None:
         ignore = folder / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n", encoding="utf-8")
-        _write_signed(folder / "findings", secret, (key, findings))
+        _write_signed(folder / name, secret, value)
+
+
+def load_findings(root: Path, key: str) -> list | None:
+    """The findings stored for ``key`` (the inputs' fingerprint and the check's options)."""
+    stored = load_signed(root, "findings")  # (key, pickled findings): no findings unpickled for another key
+    if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key and isinstance(stored[1], bytes)):
+        return None
+    findings = _unpickle(stored[1])  # signed with the key above
+    return findings if isinstance(findings, list) else None
+
+
+def save_findings(root: Path, key: str, findings: list) -> None:
+    with contextlib.suppress(pickle.PicklingError, TypeError, AttributeError):
+        save_signed(root, "findings", (key, pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL)))
 
 
 # --- loading every file through the cache, in parallel when many need parsing -------------

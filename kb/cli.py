@@ -274,23 +274,42 @@ def check(
 
 def _checked(settings: Settings, today, require_snapshots: bool, progress: Progress, no_cache: bool) -> list:
     """The findings of the whole knowledge base: those of the last check when its inputs
-    (same fingerprint) and options are the same, else those of a new analysis."""
+    (same fingerprint) and options are the same; else, when few files changed since the last
+    full check, those of a re-check of what the changes reach (kb.incremental); else those of
+    a new analysis, whose state is kept for the next time."""
     from kb.cache import load_findings, save_findings
-    from kb.inputs import QUICK_READS, current_fingerprint, fingerprint
+    from kb.incremental import base_key, recheck, save_state, state_of
+    from kb.inputs import QUICK_READS, current_files, fingerprint
 
     day = today.date() if today else None
     if no_cache or not cache_enabled():
         return _analyse(settings, today, require_snapshots, progress, cache=False, annotate=False).findings
+    options = f"snapshots={require_snapshots}"
     with progress.stage("fingerprint"):
-        current = current_fingerprint(settings, day, max_reads=QUICK_READS)
-        findings = None
-        if current is not None:
-            findings = load_findings(settings.root, f"{current} snapshots={require_snapshots}")
+        hashes, digest = current_files(settings, max_reads=QUICK_READS)
+        current = None if hashes is None else fingerprint(settings, day, digest)
+        findings = None if current is None else load_findings(settings.root, f"{current} {options}")
     if findings is not None:
         return findings
+    if hashes is not None:
+        with progress.stage("recheck"):
+            result = recheck(settings, day, require_snapshots, hashes)
+        if result is not None:
+            findings, state = result
+            with progress.stage("state"):
+                if state is not None:
+                    save_state(settings.root, state)
+                save_findings(settings.root, f"{current} {options}", findings)
+            return findings
     analysis = _analyse(settings, today, require_snapshots, progress, annotate=False)
-    parsed = f"{fingerprint(settings, day, analysis.corpus.files_digest)} snapshots={require_snapshots}"
-    save_findings(settings.root, parsed, analysis.findings)
+    parsed = analysis.corpus.files_digest
+    with progress.stage("state"):
+        save_findings(settings.root, f"{fingerprint(settings, day, parsed)} {options}", analysis.findings)
+        # the state needs each file's hash: the walk again (the load has just written the
+        # manifest, so nothing is read), kept only when it is what the analysis parsed
+        now, now_digest = current_files(settings)
+        if now is not None and now_digest == parsed:
+            save_state(settings.root, state_of(analysis, now, base_key(settings, day, require_snapshots)))
     return analysis.findings
 
 

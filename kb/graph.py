@@ -31,11 +31,13 @@ __all__ = [
     "claim_node",
     "compute_status",
     "entity_id",
+    "entity_index",
     "entity_node",
     "evidence_origin",
     "independent_origins",
     "out_edges",
     "source_node",
+    "subject_entity",
 ]
 
 
@@ -65,7 +67,7 @@ def entity_id(name: str) -> str:
     return slug or "entity-" + "-".join(f"{ord(c):x}" for c in name[:8])
 
 
-def _entity_index(corpus: Corpus) -> dict[str, tuple[str, str, list[str]]]:
+def entity_index(corpus: Corpus) -> dict[str, tuple[str, str, list[str]]]:
     """Lower-cased name or alias -> (entity id, canonical name, aliases)."""
     index: dict[str, tuple[str, str, list[str]]] = {}
     for key, entity in corpus.settings.entities.items():
@@ -91,7 +93,7 @@ def build_graph(corpus: Corpus) -> nx.MultiDiGraph:
 
 
 def _add_entities(graph: nx.MultiDiGraph, corpus: Corpus) -> None:
-    index = _entity_index(corpus)
+    index = entity_index(corpus)
     for key, entity in corpus.settings.entities.items():
         graph.add_node(entity_node(key), kind="entity", name=entity.name, aliases=list(entity.aliases))
     for id_, record in corpus.claims.items():
@@ -99,11 +101,18 @@ def _add_entities(graph: nx.MultiDiGraph, corpus: Corpus) -> None:
         if not subject:
             continue
         key, name, aliases = index.get(subject.casefold(), (entity_id(subject), subject, []))
-        node = entity_node(key)
+        node = entity_node(key)  # key: subject_entity(index, subject), the same for every claim
         if node not in graph:
             graph.add_node(node, kind="entity", name=name, aliases=aliases)
             index[subject.casefold()] = (key, name, aliases)
         graph.add_edge(claim_node(id_), node, relation="about")
+
+
+def subject_entity(index: dict[str, tuple[str, str, list[str]]], subject: str) -> str:
+    """The entity id a claim's ``subject`` names (``index``: :func:`entity_index`); the one
+    :func:`build_graph` links the claim to, without a graph (kb.incremental)."""
+    found = index.get(subject.casefold())
+    return found[0] if found else entity_id(subject)
 
 
 def _link(graph: nx.MultiDiGraph, start: str, end: str, relation: str, **attrs: object) -> None:

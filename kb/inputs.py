@@ -35,6 +35,7 @@ __all__ = [
     "QUICK_READS",
     "SETTINGS_FILES",
     "collect_files",
+    "current_files",
     "current_fingerprint",
     "current_hashes",
     "files_digest",
@@ -118,8 +119,18 @@ def current_fingerprint(
     ``max_reads``: what a no-op ``kb build`` and an unchanged ``kb check`` compare. When every
     file matches the manifest, the manifest's own files digest stands for the per-file lines
     (0.3 s at 100k files)."""
+    hashes, digest = current_files(settings, use_cache=use_cache, max_reads=max_reads)
+    return None if hashes is None else fingerprint(settings, today, digest)
+
+
+def current_files(
+    settings: Settings | QuickSettings, *, use_cache: bool | None = None, max_reads: int | None = None
+) -> tuple[dict | None, str | None]:
+    """(:func:`current_hashes`, their :func:`files_digest`), or (None, None) past ``max_reads``."""
     hashes, digest = _current(settings, use_cache, max_reads)
-    return None if hashes is None else fingerprint(settings, today, digest or files_digest(hashes))
+    if hashes is None:
+        return None, None
+    return hashes, digest or files_digest(hashes)
 
 
 def _current(

@@ -29,7 +29,17 @@ from kb.progress import Progress, quiet
 from kb.settings import Settings
 from kb.validation import problems
 
-__all__ = ["Corpus", "Loaded", "Record", "collect_files", "load_corpus", "load_file", "raw_references", "read_bytes"]
+__all__ = [
+    "Corpus",
+    "Loaded",
+    "Record",
+    "assemble",
+    "collect_files",
+    "load_corpus",
+    "load_file",
+    "raw_references",
+    "read_bytes",
+]
 
 Kind = Literal["claim", "source"]
 
@@ -70,6 +80,9 @@ class Corpus:
     # not readable as a file)}: what the fingerprint of this load is made of (the hashes
     # themselves are not kept: 20 MB at 100k files); None: not loaded from files
     files_digest: str | None = None
+    # (kind, relative path, Loaded) of every file read, in reading order, the ones left out of
+    # the corpus (failed, duplicate) included: what kb.incremental indexes
+    loaded: list[tuple[str, str, Loaded]] = field(default_factory=list, repr=False)
 
     def record(self, id_: str) -> Record | None:
         return self.claims.get(id_) or self.sources.get(id_)
@@ -301,12 +314,21 @@ def load_corpus(
     from kb.cache import load_all
 
     progress = progress or quiet()
-    corpus = Corpus(settings)
-    by_id: dict[str, list[tuple[Path, Loaded]]] = {}
     with progress.stage("walk"):
         files = collect_files(settings)
-    loaded_files, corpus.files_digest = load_all(files, settings.root, cache, progress, render)
-    for _kind, path, loaded in loaded_files:
+    loaded_files, digest = load_all(files, settings.root, cache, progress, render)
+    corpus = assemble(settings, loaded_files)
+    corpus.files_digest = digest
+    return corpus
+
+
+def assemble(settings: Settings, loaded_files) -> Corpus:
+    """The corpus of (kind, path, Loaded) triples, in reading order: one record per id (the
+    first that loaded and whose file name matches it), KB005 for each other file."""
+    corpus = Corpus(settings)
+    by_id: dict[str, list[tuple[Path, Loaded]]] = {}
+    for kind, path, loaded in loaded_files:
+        corpus.loaded.append((kind, loaded.record.path if loaded.record else _display(path, settings.root), loaded))
         corpus.findings.extend(loaded.findings)
         corpus.broken_references |= loaded.references
         if loaded.id is not None:

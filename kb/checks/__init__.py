@@ -111,7 +111,7 @@ def finish(raw: list[Finding], settings, acks: Acknowledgements, settings_file: 
         # A check may preset a severity (a missing snapshot is info unless required); a
         # severity the user configured for the rule wins over it.
         keep = finding.severity and finding.code not in configured
-        result.append(finding if keep else finding.with_(severity=level))
+        result.append(finding if keep else _with_severity(finding, level))
     result.sort(key=lambda f: (*f.sort_key(), SEVERITY_ORDER[f.severity]))
     return result
 
@@ -119,6 +119,15 @@ def finish(raw: list[Finding], settings, acks: Acknowledgements, settings_file: 
 def _rule_hint(key: str) -> str:
     names = [*RULES, *(rule.name for rule in RULES.values())]
     return did_you_mean(key, names, cutoff=0.7)
+
+
+def _with_severity(finding: Finding, level: str) -> Finding:
+    """``finding.with_(severity=level)``, without dataclasses.replace running __init__ again
+    (a third of a re-check's merge at 100k claims: a severity needs no escaping)."""
+    copy = object.__new__(Finding)
+    copy.__dict__.update(finding.__dict__)
+    object.__setattr__(copy, "severity", level)
+    return copy
 
 
 def _owner(acks: Acknowledgements, finding: Finding) -> str | None:

@@ -38,6 +38,9 @@ class CheckContext:
     # "claim"/"source" -> every id of that kind in the knowledge base, in corpus order, when the
     # corpus is only a part of it (kb.incremental): the ids "did you mean" chooses from
     ids: dict[str, list[str]] | None = None
+    # the paths whose findings are wanted (None: all); the others are in the corpus only for
+    # what they tell the wanted ones, and a check may skip costly detail for them
+    scope: set[str] | None = None
     _snapshots: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -54,6 +57,10 @@ class CheckContext:
         """(canonical metric, sorted qualifiers): what two figures must share to be compared."""
         claim = record.model
         return self.settings.metric_name(claim.metric), tuple(sorted(claim.qualifiers.items()))
+
+    def wanted(self, record) -> bool:
+        """Whether the findings of ``record`` are wanted (see ``scope``)."""
+        return self.scope is None or record.path in self.scope
 
     def known_ids(self, kind: str):
         """Every id of ``kind`` ("claim" or "source") in the knowledge base."""

@@ -72,7 +72,8 @@ def check_unknown_sources(ctx: CheckContext) -> Iterator[Finding]:
         for target, path, what in _source_references(record):
             if target not in sources and target not in broken:
                 line, column = record.position(*path)
-                message = f"{what} `{target}` names no source{_hint(ctx, target, 'source')}"
+                hint = _hint(ctx, target, "source") if ctx.wanted(record) else ""
+                message = f"{what} `{target}` names no source{hint}"
                 yield Finding("KB101", message, record.path, line, column, **_subject(record))
 
 
@@ -83,7 +84,8 @@ def check_unknown_claims(ctx: CheckContext) -> Iterator[Finding]:
         for target, path, what in _claim_references(record):
             if target not in claims and target not in broken:
                 line, column = record.position(*path)
-                message = f"{what} `{target}` names no claim{_hint(ctx, target, 'claim')}"
+                hint = _hint(ctx, target, "claim") if ctx.wanted(record) else ""
+                message = f"{what} `{target}` names no claim{hint}"
                 yield Finding("KB102", message, record.path, line, column, claim_id=record.id)
 
 

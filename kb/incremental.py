@@ -1,0 +1,519 @@
+"""Re-check the part of a knowledge base an edit can reach, instead of all of it.
+
+A full ``kb check`` leaves behind, in ``.kb-cache/check-state`` (signed like the rest of the
+cache, :mod:`kb.cache`), for every file: its hash, the digest of its frontmatter, its raw
+findings (before acknowledgements and severities), and what its findings depend on, as
+*keys* it reads and writes:
+
+* ``i<id>``: the file that holds an id (existence, kind, every field another file reads:
+  values, dates, snapshot, translation_of). Written by the holder; read by every file that
+  refers to the id (KB101, KB102, KB202, KB203, KB204, KB303) or holds it too (KB005), and by
+  a claim for every source on the translation chains of its evidence (KB202's origins).
+* ``r<id>``: a reference to an id. Written by the files that refer to it, failed ones
+  included; read by the holder (KB103 unused sources, KB401's "resolved", KB203 per source).
+* ``g…``: a group of comparable figures (entity, metric, qualifiers: KB301, KB304), also read
+  across a metric relation (KB303, KB302); ``o…``: the facts that may settle a projection
+  (KB401); ``u…``: the figures of a metric without a configured unit (KB302).
+* ``h``: the set of ids, read by a file with an unknown reference ("did you mean").
+
+After an edit the changed files are parsed again. A file whose frontmatter is the same
+(same digest, same path) has the same model and positions: nothing else needs checking. For
+the others, the region is every file that reads a key a changed file writes (before or after
+the edit); it is checked again together with every file it reads, parsed from disk (each
+file's bytes must still have the hash the walk saw, else the whole check runs). Findings of
+files outside the region are kept. KB104 (cycles) and the settings-level KB203 (quotes not
+verified) are taken over the whole knowledge base from per-file edges and counts.
+Acknowledgements and severities are applied to the merged findings, as for a full check.
+
+What invalidates the state entirely: another kb version or format, other settings files,
+snapshots, date or options (:func:`base_key`), overlapping claims and sources folders, and a
+region over :data:`MAX_SHARE` of the files (a full check is then as quick). The tests
+compare the result with a full check after edits, renames, deletions, broken files,
+duplicate ids, new cycles and chains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+from sys import intern
+from typing import NamedTuple
+
+from kb.checks import CHECKS, Acknowledgements, CheckContext, finish, raw_findings, record_acknowledgements
+from kb.checks.evidence import has_archive, no_archive, quoted
+from kb.checks.references import (
+    _claim_references,
+    _source_references,
+    check_circular_sourcing,
+    circular_findings,
+    cycle_edges,
+)
+from kb.findings import Finding
+from kb.graph import build_graph, entity_index, subject_entity
+from kb.load import Corpus, Loaded, assemble, load_file, parse_file, read_bytes
+from kb.settings import Settings
+
+__all__ = ["MAX_SHARE", "base_key", "recheck", "save_state", "state_of"]
+
+STATE_FILE = "check-state"
+FORMAT = 1
+MAX_SHARE = 0.25  # a region over this share of the files: the whole check instead
+
+
+class Entry(NamedTuple):
+    """What the state keeps of one file."""
+
+    kind: str
+    id: str | None
+    ok: bool  # it loaded as a record
+    named: bool  # its file name is its id (kb.load.assemble prefers it for a duplicate id)
+    head: bytes | None  # Document.head (None: it did not load)
+    reads: tuple[str, ...]  # (tuples: a third quicker to unpickle than frozensets)
+    writes: tuple[str, ...]
+    edges: tuple  # kb.checks.references.cycle_edges
+    unverified: int  # quotes whose snapshot could not be read (the settings-level KB203)
+    acks: tuple  # kb.checks.record_acknowledgements
+
+
+class State(NamedTuple):
+    base: str
+    files: dict[str, str | None]  # relative path -> sha256 (None: not a readable file)
+    entries: dict[str, Entry]
+    raw: dict[str, list[Finding]]  # relative path -> its raw findings, without KB104
+    cycles: list[Finding]  # KB104
+
+
+def base_key(settings: Settings, today: date | None, require_snapshots: bool) -> str:
+    """What every finding depends on besides the claim and source files: the fingerprint of
+    no files (settings files, snapshots, versions, the date) and the options."""
+    from kb.inputs import fingerprint
+
+    archive = any(folder.is_dir() for folder in settings.snapshot_dirs)
+    return f"{FORMAT} {fingerprint(settings, today, '')} snapshots={require_snapshots} archive={archive}"
+
+
+# ----------------------------------------------------------------------------- keys
+def _group(prefix: str, entity, metric_key) -> str:
+    return prefix + repr((entity, metric_key))
+
+
+def _keys(record, settings: Settings, entities, sources: dict, known) -> tuple[tuple, tuple]:
+    """(keys read, keys written) by a file that loaded (see the module's docstring);
+    ``sources``: source id -> record, for the translation chains; ``known(id, kind)``: whether
+    a reference to an id of that kind is known (held by such a record, or by a file that
+    failed): an unknown one reads the set of ids, for its "did you mean"."""
+    model, own = record.model, record.id
+    reads, writes = {"i" + own, "r" + own}, {"i" + own}
+    references = [target for target, _, _ in _source_references(record)]
+    if record.kind == "claim":
+        references += [target for target, _, _ in _claim_references(record)]
+    claim_references = {target for target, _, _ in _claim_references(record)} if record.kind == "claim" else set()
+    for target in references:
+        reads.add("i" + target)
+        writes.add("r" + target)
+        if not known(target, "claim" if target in claim_references else "source"):
+            reads.add("h")
+    if record.kind == "source":
+        return _interned(reads), _interned(writes)
+    for item in model.evidence:  # the translation chains KB202 follows
+        for start in (item.source, item.via):
+            seen = set()
+            while start and start not in seen:
+                seen.add(start)
+                reads.add("i" + start)
+                holder = sources.get(start)
+                start = holder.model.translation_of if holder is not None else None
+    entity = subject_entity(entities, model.subject) if model.subject else None
+    metric = settings.metric_name(model.metric)
+    metric_key = (metric, tuple(sorted(model.qualifiers.items())))
+    if (
+        model.value is not None
+        and model.metric
+        and model.unit
+        and model.period is not None
+        and entity is not None
+        and model.value.bounds[0] <= model.value.bounds[1]
+    ):
+        group = _group("g", entity, metric_key)
+        reads.add(group)
+        writes.add(group)
+        for relation in settings.relations:
+            left, right = settings.metric_name(relation.left), settings.metric_name(relation.right)
+            for mine, other in ((left, right), (right, left)):
+                if metric == mine:
+                    reads.add(_group("g", entity, (other, metric_key[1])))
+    if model.kind in ("fact", "estimate") and model.period:
+        writes.add(_group("o", entity, metric_key))
+    if model.kind in ("projection", "prediction") and model.metric:
+        reads.add(_group("o", entity, metric_key))
+    if model.unit and model.metric and model.value is not None:
+        config = settings.metric_settings(metric)
+        if not config or not config.unit:
+            reads.add("u" + str(metric))
+            writes.add("u" + str(metric))
+    return _interned(reads), _interned(writes)
+
+
+def _interned(keys: set[str]) -> tuple[str, ...]:
+    """The keys as one shared string each (a source's or a group's key is read by thousands of
+    files: pickled once, not once per file)."""
+    return tuple(map(intern, keys))
+
+
+def _named(id_: str | None, path: str) -> bool:
+    """Whether the file at ``path`` (always ``*.md``) is named after ``id_``."""
+    return id_ is not None and path.rsplit("/", 1)[-1][:-3] == id_
+
+
+def _entry(
+    kind: str, path: str, loaded: Loaded, ctx: CheckContext, entities, known, archive: bool, keeper: bool
+) -> Entry:
+    record = loaded.record
+    if record is None or not keeper:  # failed, or a duplicate left out: its id and references
+        own = {"i" + loaded.id} if loaded.id else set()
+        refs = {"r" + target for target in loaded.references}
+        head = record.document.head if record is not None else None
+        named = _named(loaded.id, path)
+        return Entry(kind, loaded.id, record is not None, named, head, tuple(own), tuple(own | refs), (), 0, ())
+    reads, writes = _keys(record, ctx.settings, entities, ctx.corpus.sources, known)
+    unverified = sum(1 for *_, text in quoted(ctx, record, archive) if text is None) if kind == "claim" else 0
+    acks = record_acknowledgements(record) if record.model.acknowledge else ()
+    named = _named(record.id, path)
+    return Entry(
+        kind, record.id, True, named, record.document.head, reads, writes, cycle_edges(record), unverified, acks
+    )
+
+
+def _settings_level(finding: Finding, files: dict) -> bool:
+    return finding.path not in files
+
+
+# ---------------------------------------------------------------------------- state
+def state_of(analysis, files: dict[str, str | None], base: str) -> State:
+    """The state of a full analysis (``analysis.raw`` and ``analysis.corpus.loaded``)."""
+    corpus = analysis.corpus
+    ctx = CheckContext(corpus, analysis.graph, analysis.today, False)
+    archive = has_archive(ctx)
+    entities = entity_index(corpus)
+    held = _known(corpus)
+    entries = {}
+    for kind, path, loaded in corpus.loaded:
+        keeper = loaded.record is not None and corpus.record(loaded.record.id) is loaded.record
+        entries[path] = _entry(kind, path, loaded, ctx, entities, held, archive, keeper)
+    raw: dict[str, list[Finding]] = {path: [] for path in entries}
+    cycles = []
+    for finding in analysis.raw:
+        if finding.code == "KB104":
+            cycles.append(finding)
+        elif finding.path in raw:
+            raw[finding.path].append(finding)
+    return State(base, dict(files), entries, raw, cycles)
+
+
+def save_state(root: Path, state: State) -> None:
+    from kb.cache import save_signed
+
+    save_signed(root, STATE_FILE, state)
+
+
+def _load_state(root: Path, base: str) -> State | None:
+    from kb.cache import load_signed
+
+    state = load_signed(root, STATE_FILE)
+    return state if isinstance(state, State) and state.base == base else None
+
+
+# --------------------------------------------------------------------------- recheck
+def _order(relative: str, kind: str) -> tuple:
+    return kind != "claim", relative.split("/")
+
+
+def recheck(settings: Settings, today: date | None, require_snapshots: bool, hashes: dict[str, str | None]):
+    """The findings of the whole knowledge base, by re-checking what changed since the last
+    full check (``hashes``: every file's sha256 now, :func:`kb.inputs.current_hashes`), and
+    the state to save for the next time (None when it need not be saved); None when a full
+    check is needed (no state, other settings or options, too much changed)."""
+    claims_dir, sources_dir = settings.claims_dir.resolve(), settings.sources_dir.resolve()
+    if claims_dir.is_relative_to(sources_dir) or sources_dir.is_relative_to(claims_dir):
+        return None  # a file in both folders is read twice: one entry per path cannot say so
+    day = today or settings.today or date.today()
+    base = base_key(settings, today, require_snapshots)
+    state = _load_state(settings.root, base)
+    if state is None:
+        return None
+    root = settings.root
+    changed = {path for path in hashes.keys() | state.files.keys() if hashes.get(path) != state.files.get(path)}
+    if len(changed) > MAX_SHARE * max(len(hashes), 1):
+        return None
+    entries = dict(state.entries)
+    kinds = {path: entries[path].kind if path in entries else _kind(settings, root / path) for path in changed}
+    fresh: dict[str, Loaded] = {}  # changed files that exist, parsed now
+    for path in sorted(changed):
+        if path in hashes:
+            loaded, digest = _read(kinds[path], root, path)
+            if digest != hashes[path]:
+                return None  # changed again since the walk
+            fresh[path] = loaded
+    # a file whose frontmatter is the same as before: same model, positions and findings
+    touched = {
+        path
+        for path in changed
+        if not (
+            path in fresh
+            and path in entries
+            and fresh[path].record is not None
+            and entries[path].head is not None
+            and fresh[path].record.document.head == entries[path].head
+        )
+    }
+    files = dict(state.files)
+    for path in changed - touched:
+        files[path] = hashes[path]
+    if not touched:
+        return _merge(settings, state, entries, files, {}, state.cycles, len(changed))
+    # what the changed files wrote before and write now (the new keys: from a first parse)
+    written: set[str] = set()
+    for path in touched:
+        if path in entries:
+            written |= set(entries[path].writes)
+        if path in fresh:
+            entries[path] = _rough_entry(kinds[path], path, fresh[path], settings)  # in place: same order
+            written |= set(entries[path].writes)
+        else:
+            entries.pop(path, None)
+    if touched - state.entries.keys():  # new files: into reading order
+        entries = {path: entries[path] for path in sorted(entries, key=lambda p: _order(p, entries[p].kind))}
+    if touched - (hashes.keys() & state.entries.keys()) or any(
+        _identity(entries[path]) != _identity(state.entries[path]) for path in touched
+    ):
+        written.add("h")  # the set of ids may have changed: "did you mean" may answer otherwise
+    # the region: every file that reads what the changed files wrote; and what it reads
+    region = {path for path, entry in entries.items() if not written.isdisjoint(entry.reads)}
+    region |= touched & entries.keys()
+    wanted = {key for path in region for key in entries[path].reads}
+    needed = region | {path for path, entry in entries.items() if not wanted.isdisjoint(entry.writes)}
+    if len(needed) > MAX_SHARE * max(len(hashes), 1):
+        return None
+    loaded_now = dict(fresh)
+    if not _parse_into(loaded_now, sorted(needed - loaded_now.keys()), entries, root, hashes):
+        return None
+    # translation chains may lead to sources not read yet (an edit can lengthen one)
+    while True:
+        held = {loaded_now[path].id for path in needed}
+        targets = {
+            record.model.translation_of
+            for path in needed
+            if (record := loaded_now[path].record) is not None
+            and record.kind == "source"
+            and record.model.translation_of
+            and record.model.translation_of not in held
+        }
+        more = {path for path, entry in entries.items() if entry.id in targets} - needed if targets else set()
+        if not more:
+            break
+        needed |= more
+        if not _parse_into(loaded_now, sorted(more), entries, root, hashes):
+            return None
+    ids = _Ids(entries)
+    ordered = sorted(needed, key=lambda path: _order(path, entries[path].kind))
+    corpus = assemble(settings, [(entries[p].kind, root / p, loaded_now[p]) for p in ordered])
+    corpus.broken_ids, corpus.broken_references = _broken(entries)
+    graph = build_graph(corpus)
+    ctx = CheckContext(corpus, graph, day, require_snapshots, ids=ids, scope=region)  # type: ignore[arg-type]
+    checks = [check for check in CHECKS if check is not check_circular_sourcing]
+    found: dict[str, list[Finding]] = {path: [] for path in region}
+    for finding in raw_findings(ctx, checks):
+        if finding.path in found:
+            found[finding.path].append(finding)
+    # the entries of the region, with the keys its files read and write now
+    archive = has_archive(ctx)
+    entities = entity_index(corpus)
+    known = _known(corpus)
+    for kind, path, loaded in corpus.loaded:
+        if path in region:
+            keeper = loaded.record is not None and corpus.record(loaded.record.id) is loaded.record
+            entries[path] = _entry(kind, path, loaded, ctx, entities, known, archive, keeper)
+    for path in touched:
+        if path in hashes:
+            files[path] = hashes[path]
+        else:
+            files.pop(path, None)
+            entries.pop(path, None)
+    cycles = state.cycles
+    reporters = {finding.path for finding in cycles}
+    if any(entries.get(p, _NO_EDGES).edges != state.entries.get(p, _NO_EDGES).edges for p in touched) or (
+        "h" in written or reporters & touched
+    ):
+        cycles = _cycles(entries, corpus, root)
+    return _merge(settings, state, entries, files, found, cycles, len(needed))
+
+
+_NO_EDGES = Entry("claim", None, False, False, None, (), (), (), 0, ())
+
+
+def _known(corpus: Corpus):
+    """``known(id, kind)`` for :func:`_keys`: held by a record of that kind, or broken."""
+
+    def known(id_: str, kind: str) -> bool:
+        return id_ in corpus.broken_ids or id_ in (corpus.claims if kind == "claim" else corpus.sources)
+
+    return known
+
+
+def _kind(settings: Settings, path: Path) -> str:
+    return "claim" if path.is_relative_to(settings.claims_dir) else "source"
+
+
+def _read(kind: str, root: Path, relative: str) -> tuple[Loaded, str | None]:
+    """The file parsed, and the sha256 of the bytes parsed (None: not readable as a file)."""
+    path = root / relative
+    try:
+        raw = read_bytes(path, root)
+    except Exception:  # says why, and is not cached: load_file reports it
+        return load_file(kind, path, root), None  # type: ignore[arg-type]
+    return parse_file(kind, path, relative, raw), hashlib.sha256(raw).hexdigest()  # type: ignore[arg-type]
+
+
+def _parse_into(loaded: dict, paths: list[str], entries: dict, root: Path, hashes: dict) -> bool:
+    """Parse ``paths`` into ``loaded`` (in a pool when many); False when a file's bytes are
+    no longer those the walk hashed."""
+    from kb.cache import _parse_one, _Pool
+
+    pool = _Pool(_parse_one, False)
+    try:
+        for path in paths:
+            kind = entries[path].kind
+            try:
+                raw = read_bytes(root / path, root)
+            except Exception:
+                if hashes.get(path) is not None:
+                    return False
+                loaded[path] = load_file(kind, root / path, root)  # type: ignore[arg-type]
+                continue
+            if hashlib.sha256(raw).hexdigest() != hashes.get(path):
+                return False
+            pool.add((kind, str(root / path), path, raw))
+        from kb.progress import quiet
+
+        for (_, _, path, _), result in zip(pool.items, pool.results(quiet()), strict=True):
+            loaded[path] = result
+    finally:
+        pool.close()
+    return True
+
+
+def _rough_entry(kind: str, path: str, loaded: Loaded, settings: Settings) -> Entry:
+    """An entry for a file just parsed, before its region is known: the keys it writes
+    (what it reads is found again once the region is loaded)."""
+    record = loaded.record
+    if record is None:
+        own = {"i" + loaded.id} if loaded.id else set()
+        refs = {"r" + target for target in loaded.references}
+        return Entry(kind, loaded.id, False, _named(loaded.id, path), None, tuple(own), tuple(own | refs), (), 0, ())
+    reads, writes = _keys(record, settings, entity_index(Corpus(settings)), {}, lambda *_: True)
+    named = _named(record.id, path)
+    return Entry(kind, record.id, True, named, record.document.head, reads, writes, cycle_edges(record), 0, ())
+
+
+def _identity(entry: Entry) -> tuple:
+    """What decides which file keeps an id (kb.load.assemble)."""
+    return entry.kind, entry.id, entry.ok, entry.named
+
+
+class _Ids:
+    """:func:`_known_ids`, computed when first asked for (a file with an unknown reference)."""
+
+    def __init__(self, entries: dict[str, Entry]):
+        self.entries, self.ids = entries, None
+
+    def __getitem__(self, kind: str) -> list[str]:
+        if self.ids is None:
+            self.ids = _known_ids(self.entries)
+        return self.ids[kind]
+
+
+def _keepers(entries: dict[str, Entry]) -> dict[str, tuple[str, str]]:
+    """id -> (kind, path) of the file that keeps it in the corpus (kb.load.assemble's rule:
+    the first that loaded, one whose name matches first), in the corpus's order (the first
+    appearance of each id); ``entries`` are in reading order."""
+    best: dict[str, tuple] = {}
+    for path, entry in entries.items():
+        if entry.id:
+            rank = (not entry.ok, not entry.named)
+            if entry.id not in best or rank < best[entry.id][0]:
+                best[entry.id] = (rank, entry.kind, path)
+    return {id_: (kind, path) for id_, (rank, kind, path) in best.items() if not rank[0]}
+
+
+def _known_ids(entries: dict[str, Entry]) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {"claim": [], "source": []}
+    for id_, (kind, _) in _keepers(entries).items():
+        ids[kind].append(id_)
+    return ids
+
+
+def _broken(entries: dict[str, Entry]) -> tuple[set[str], set[str]]:
+    """(ids no file holding them loaded, ids files that failed refer to)."""
+    loaded = {entry.id for entry in entries.values() if entry.ok and entry.id}
+    broken_ids = {entry.id for entry in entries.values() if entry.id and not entry.ok} - loaded
+    references = {key[1:] for entry in entries.values() if not entry.ok for key in entry.writes if key.startswith("r")}
+    return broken_ids, references
+
+
+def _cycles(entries: dict[str, Entry], corpus: Corpus, root: Path) -> list[Finding]:
+    """KB104 over the edges of every file that keeps its id."""
+    keepers = _keepers(entries)
+    edges = [
+        edge
+        for path, entry in entries.items()
+        if keepers.get(entry.id or "", ("", ""))[1] == path
+        for edge in entry.edges
+    ]
+
+    def is_kind(kind: str):
+        return lambda id_: keepers.get(id_, ("", ""))[0] == kind
+
+    def locate(kind: str, id_: str, path: tuple) -> tuple[str, int, int]:
+        record = corpus.record(id_)
+        if record is None:
+            relative = keepers[id_][1]
+            record = _read(kind, root, relative)[0].record
+        return (record.path, *record.position(*path))  # type: ignore[union-attr]
+
+    return list(circular_findings(edges, is_kind("source"), is_kind("claim"), locate))
+
+
+# The state is saved again only when redoing this re-check next time would cost more than
+# saving it (about 2 s at 100k files): until then each re-check starts from the last full one.
+SAVE_AFTER = 2000  # files parsed
+
+
+def _merge(settings, state: State, entries, files, found, cycles, parsed: int):
+    """The findings of the whole knowledge base from the kept and the new raw findings, and
+    the new state when it is worth saving (:data:`SAVE_AFTER`)."""
+    raw_by_path = {path: (found[path] if path in found else state.raw.get(path, [])) for path in entries}
+    raw = [finding for findings in raw_by_path.values() for finding in findings]
+    raw += cycles
+    ctx_settings_file = next((n for n in ("kb.toml", "pyproject.toml") if (settings.root / n).is_file()), None)
+    archive = any(folder.is_dir() for folder in settings.snapshot_dirs)
+    unverified = sum(entry.unverified for entry in entries.values())
+    if unverified and not archive:
+        raw.append(no_archive(_SettingsOnly(settings), unverified))
+    acks: Acknowledgements = {}
+    acknowledging = {entry.id for entry in entries.values() if entry.acks}
+    if acknowledging:  # only the files that hold those ids decide who keeps them
+        keepers = _keepers({path: entry for path, entry in entries.items() if entry.id in acknowledging})
+        for id_, (kind, path) in keepers.items():
+            if entries[path].acks:
+                acks[id_] = (path, kind, entries[path].acks)
+    findings = finish(raw, settings, acks, ctx_settings_file)
+    worth = parsed >= min(SAVE_AFTER, len(files) // 20 + 1)
+    return findings, State(state.base, files, entries, raw_by_path, cycles) if worth else None
+
+
+class _SettingsOnly:
+    """What :func:`kb.checks.evidence.no_archive` reads of a context."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings

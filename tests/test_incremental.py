@@ -1,0 +1,277 @@
+"""A re-check after edits (kb.incremental) gives exactly the findings of a full check.
+
+A generated knowledge base is checked once; then random edits of every kind that reaches
+other files (figures, subjects, metrics, periods, kinds, references, translation chains,
+cycles, duplicates, broken files, renames, deletions, acknowledgements, snapshots) are made
+one after the other, and after each the `kb check` output is compared with that of
+`kb check --no-cache`. No full check may have run (the timings show no "load"), so that a silent fall-back to a full check cannot pass for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from generate import generate
+
+# more with KB_TEST_SEEDS=40 KB_TEST_STEPS=25 (1,000 edits, 4.5 minutes: all equal)
+SEEDS = int(os.environ.get("KB_TEST_SEEDS", "6"))
+STEPS = int(os.environ.get("KB_TEST_STEPS", "12"))
+
+SETTINGS_EXTRA = """
+[[relations]]
+left = "annualized_revenue"
+right = "monthly_revenue"
+factor = 12
+
+[metrics.homemade]
+description = "a metric without a unit"
+"""
+
+
+def check(root: Path, *extra: str, timings: Path | None = None) -> str:
+    env = {"KB_TIMINGS": str(timings)} if timings else {}
+    result = CliRunner().invoke(
+        main, ["check", "--exit-zero", "--format", "json", "--root", str(root), *extra], env=env, catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def claims(root: Path) -> list[Path]:
+    return sorted((root / "claims").rglob("*.md"))
+
+
+def sources(root: Path) -> list[Path]:
+    return sorted((root / "sources").rglob("*.md"))
+
+
+def _field(path: Path, name: str, value: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, sep, body = text[4:].partition("\n---\n")
+    if re.search(rf"^{name}:.*$", head, flags=re.M):
+        head = re.sub(rf"^{name}:.*$", lambda _: f"{name}: {value}", head, count=1, flags=re.M)
+    else:
+        head += f"\n{name}: {value}"
+    path.write_text("---\n" + head + sep + body, encoding="utf-8")
+
+
+def _id(path: Path) -> str:
+    return path.stem
+
+
+def edit_value(rng, root):
+    _field(rng.choice(claims(root)), "value", f'"{rng.choice([1.2, 5, 40, 700])} {rng.choice(["million", "billion"])}"')
+
+
+def edit_subject(rng, root):
+    _field(rng.choice(claims(root)), "subject", rng.choice(['"OpenAI"', '"Anthropic"', '"Nvidia"', '"Baidu"']))
+
+
+def edit_metric(rng, root):
+    _field(rng.choice(claims(root)), "metric", rng.choice(["revenue", "monthly_revenue", "homemade", "net_loss"]))
+
+
+def edit_unit(rng, root):
+    _field(rng.choice(claims(root)), "unit", rng.choice(["USD", "percent", "USD/month", "count"]))
+
+
+def edit_period(rng, root):
+    _field(rng.choice(claims(root)), "period", rng.choice(['"2024"', '"2024-Q1"', '"2023"', '"2025-H2"']))
+
+
+def edit_kind(rng, root):
+    _field(rng.choice(claims(root)), "kind", rng.choice(["projection", "fact", "estimate", "prediction"]))
+
+
+def delete_claim(rng, root):
+    rng.choice(claims(root)).unlink()
+
+
+def delete_source(rng, root):
+    rng.choice(sources(root)).unlink()
+
+
+def rename_claim(rng, root):
+    path = rng.choice(claims(root))
+    path.rename(path.with_name(f"renamed-{rng.randrange(10**6)}.md"))
+
+
+def copy_claim(rng, root):
+    path = rng.choice(claims(root))
+    new_id = f"copy-{rng.randrange(10**6)}"
+    target = path.with_name(f"{new_id}.md")
+    target.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    if rng.random() < 0.7:
+        _field(target, "id", new_id)  # else: a duplicate id (KB005, KB006)
+
+
+def break_file(rng, root):
+    path = rng.choice(claims(root) + sources(root))
+    path.write_text(path.read_text(encoding="utf-8").replace("\n---\n", "\nbad: [unclosed\n---\n", 1), encoding="utf-8")
+
+
+def unknown_reference(rng, root):
+    target = _id(rng.choice(sources(root)))
+    _field(rng.choice(claims(root)), "supersedes", target[:-1] + "x")
+
+
+def claim_reference(rng, root):
+    a, b = rng.choice(claims(root)), rng.choice(claims(root))
+    relation = rng.choice(["supersedes", "supports", "resolves", "contradicts", "derived_from"])
+    value = {
+        "supersedes": _id(b),
+        "supports": f"[{_id(b)}]",
+        "resolves": f"{{claim: {_id(b)}, outcome: met}}",
+        "contradicts": f"[{{claim: {_id(b)}}}]",
+        "derived_from": f'{{formula: "x * 2", inputs: {{x: {_id(b)}}}}}',
+    }[relation]
+    _field(a, relation, value)
+
+
+def translation(rng, root):
+    a, b = rng.choice(sources(root)), rng.choice(sources(root))
+    _field(a, rng.choice(["translation_of", "cites"]), _id(b) if rng.random() < 0.5 else f"[{_id(b)}]")
+
+
+def cycle(rng, root):
+    a, b = rng.sample(sources(root), 2)
+    _field(a, "cites", f"[{_id(b)}]")
+    _field(b, "cites", f"[{_id(a)}]")
+
+
+def acknowledge(rng, root):
+    code = rng.choice(["KB301", "KB304", "KB202", "KB103", "KB999"])
+    _field(rng.choice(claims(root) + sources(root)), "acknowledge", f'{{{code}: "seen"}}')
+
+
+def snapshot(rng, root):
+    _field(rng.choice(sources(root)), "snapshot", rng.choice(["page.html", "absent.html"]))
+
+
+def body_only(rng, root):
+    path = rng.choice(claims(root) + sources(root))
+    path.write_text(path.read_text(encoding="utf-8") + f"\nMore notes {rng.random()}.\n", encoding="utf-8")
+
+
+EDITS = [
+    edit_value,
+    edit_subject,
+    edit_metric,
+    edit_unit,
+    edit_period,
+    edit_kind,
+    delete_claim,
+    delete_source,
+    rename_claim,
+    copy_claim,
+    break_file,
+    unknown_reference,
+    claim_reference,
+    translation,
+    cycle,
+    acknowledge,
+    snapshot,
+    body_only,
+]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("generated") / "kb"
+    generate(root, 300, seed=11)
+    settings = root / "kb.toml"
+    settings.write_text(
+        'snapshots = ["archive"]\n' + settings.read_text(encoding="utf-8") + SETTINGS_EXTRA, encoding="utf-8"
+    )
+    (root / "archive").mkdir()
+    (root / "archive" / "page.html").write_text("<p>nothing quoted here</p>", encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_a_recheck_after_edits_equals_a_full_check(generated, tmp_path, seed, monkeypatch):
+    import shutil
+
+    import kb.incremental
+
+    # every region re-checked, however large (on 300 claims most would be over the share
+    # past which a full check is quicker): the region's bounds are what is under test
+    monkeypatch.setattr(kb.incremental, "MAX_SHARE", 1.0)
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    rng = random.Random(seed)
+    check(root)  # the full check that leaves the state
+    timings = tmp_path / "timings.json"
+    full = []
+    for step in range(STEPS):
+        edit = rng.choice(EDITS)
+        edit(rng, root)
+        got = check(root, timings=timings)
+        stages = json.loads(timings.read_text())["timings"]
+        assert got == check(root, "--no-cache"), f"step {step}: {edit.__name__}"
+        if "load" in stages:  # (an edit that changed nothing needs neither: the stored findings)
+            full.append(edit.__name__)
+    assert full == []
+
+
+def test_a_body_only_edit_reads_no_other_file(generated, tmp_path, monkeypatch):
+    import shutil
+
+    import kb.incremental
+
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    check(root)
+    parsed = []
+    original = kb.incremental._parse_into
+    monkeypatch.setattr(
+        kb.incremental, "_parse_into", lambda loaded, paths, *a: parsed.extend(paths) or original(loaded, paths, *a)
+    )
+    path = claims(root)[0]
+    path.write_text(path.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    assert check(root) == check(root, "--no-cache")
+    assert parsed == []
+
+
+def test_a_changed_figure_rechecks_its_group_only(generated, tmp_path, monkeypatch):
+    import shutil
+
+    import kb.incremental
+
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    check(root)
+    parsed: list[str] = []
+    original = kb.incremental._parse_into
+    monkeypatch.setattr(
+        kb.incremental, "_parse_into", lambda loaded, paths, *a: parsed.extend(paths) or original(loaded, paths, *a)
+    )
+    path = next(p for p in claims(root) if "\nvalue:" in p.read_text(encoding="utf-8"))
+    _field(path, "value", '"123 billion"')
+    assert check(root) == check(root, "--no-cache")
+    assert 0 < len(parsed) < len(claims(root)) + len(sources(root))
+
+
+def test_other_settings_run_a_full_check(generated, tmp_path):
+    import shutil
+
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    check(root)
+    with open(root / "kb.toml", "a", encoding="utf-8") as settings:
+        settings.write('\n[rules]\nKB401 = "error"\n')
+    _field(claims(root)[0], "value", '"1 million"')
+    timings = tmp_path / "timings.json"
+    assert check(root, timings=timings) == check(root, "--no-cache")
+    assert "load" in json.loads(timings.read_text())["timings"]
