@@ -60,15 +60,17 @@ def analyse_settings(
     cache: bool | None = None,
     render: bool = False,
     annotate: bool = True,
+    keep_hashes: bool = False,
 ) -> Analysis:
     """``cache=False`` (or ``KB_NO_CACHE=1``) reads and parses every file again; ``render``
     renders the Markdown bodies as well (what a build writes; in parallel, and cached).
     ``annotate=False`` stops at the findings (``kb check``): no detected contradiction edges,
-    ``status`` and ``origins`` left empty (1.5 s of a check at 100k claims)."""
+    ``status`` and ``origins`` left empty (1.5 s of a check at 100k claims). ``keep_hashes``:
+    ``corpus.hashes`` (kb.incremental)."""
     progress = progress or quiet()
     # 1. read every file and validate it (KB001-KB007 collected, nothing raised)
     with progress.stage("load"):
-        corpus = load_corpus(settings, cache=cache, progress=progress, render=render)
+        corpus = load_corpus(settings, cache=cache, progress=progress, render=render, keep_hashes=keep_hashes)
     # 2. the graph of declared relations
     with progress.stage("graph"):
         graph = build_graph(corpus)

@@ -132,13 +132,16 @@ def _read_signed(path: Path, key: bytes) -> Any:
     header = _header()
     if not blob.startswith(header) or len(blob) < len(header) + _DIGEST:
         return None
-    signature, payload = blob[len(header) : len(header) + _DIGEST], blob[len(header) + _DIGEST :]
-    if not hmac.compare_digest(signature, hmac.new(key, header + payload, hashlib.sha256).digest()):
+    signature = blob[len(header) : len(header) + _DIGEST]
+    payload = memoryview(blob)[len(header) + _DIGEST :]  # no copies of what can be 60 MB
+    mac = hmac.new(key, header, hashlib.sha256)
+    mac.update(payload)
+    if not hmac.compare_digest(signature, mac.digest()):
         return None
     return _unpickle(payload)
 
 
-def _unpickle(payload: bytes) -> Any:
+def _unpickle(payload: bytes | memoryview) -> Any:
     """Signed bytes unpickled, or None."""
     import gc
 
@@ -156,11 +159,13 @@ def _unpickle(payload: bytes) -> Any:
 def _write_signed(path: Path, key: bytes, value: Any) -> None:
     header = _header()
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    signature = hmac.new(key, header + payload, hashlib.sha256).digest()
+    mac = hmac.new(key, header, hashlib.sha256)
+    mac.update(payload)  # (no header + payload: a second copy of 60 MB for a state at 100k files)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "wb") as handle:
-            handle.write(header + signature + payload)
+            handle.write(header + mac.digest())
+            handle.write(payload)
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(OSError):
@@ -395,10 +400,10 @@ def _render_many(records: list, progress) -> None:
 
 def load_all(
     files: list[tuple[str, Path]], root: Path, use: bool | None, progress, render: bool = False
-) -> tuple[list[tuple], str]:
-    """(kind, path, Loaded) for each file, in order, and the :func:`kb.inputs.files_digest` of
+) -> tuple[list[tuple], str, dict]:
+    """(kind, path, Loaded) for each file, in order, the :func:`kb.inputs.files_digest` of
     {relative path: sha256 of the bytes parsed, None for a file that could not be read as
-    one}: what the fingerprint of this load is made of. With ``render``,
+    one} (what the fingerprint of this load is made of), and those hashes. With ``render``,
     every record has its body rendered (a cached one without it is rendered now, and the
     cache keeps the HTML)."""
     from kb.frontmatter import FrontmatterError
@@ -471,4 +476,5 @@ def load_all(
             # every file in the manifest (none unreadable): its digest is the load's
             same = len(manifest) == len(hashes)
             store.save(manifest, entries if write_entries else None, changed, loaded_digest if same else None)
-    return [(kind, path, loaded) for (kind, path), loaded in zip(files, results, strict=True)], loaded_digest
+    loaded = [(kind, path, loaded) for (kind, path), loaded in zip(files, results, strict=True)]
+    return loaded, loaded_digest, hashes

@@ -105,14 +105,13 @@ def _keys(record, settings: Settings, entities, sources: dict, known) -> tuple[t
     failed): an unknown one reads the set of ids, for its "did you mean"."""
     model, own = record.model, record.id
     reads, writes = {"i" + own, "r" + own}, {"i" + own}
-    references = [target for target, _, _ in _source_references(record)]
+    references = [(target, "source") for target, _, _ in _source_references(record)]
     if record.kind == "claim":
-        references += [target for target, _, _ in _claim_references(record)]
-    claim_references = {target for target, _, _ in _claim_references(record)} if record.kind == "claim" else set()
-    for target in references:
+        references += [(target, "claim") for target, _, _ in _claim_references(record)]
+    for target, kind in references:
         reads.add("i" + target)
         writes.add("r" + target)
-        if not known(target, "claim" if target in claim_references else "source"):
+        if not known(target, kind):
             reads.add("h")
     if record.kind == "source":
         return _interned(reads), _interned(writes)
@@ -193,7 +192,7 @@ def _settings_level(finding: Finding, files: dict) -> bool:
 def state_of(analysis, files: dict[str, str | None], base: str) -> State:
     """The state of a full analysis (``analysis.raw`` and ``analysis.corpus.loaded``)."""
     corpus = analysis.corpus
-    ctx = CheckContext(corpus, analysis.graph, analysis.today, False)
+    ctx = CheckContext(corpus, analysis.graph, analysis.today, False)  # (the graph is not read)
     archive = has_archive(ctx)
     entities = entity_index(corpus)
     held = _known(corpus)

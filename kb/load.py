@@ -83,6 +83,9 @@ class Corpus:
     # (kind, relative path, Loaded) of every file read, in reading order, the ones left out of
     # the corpus (failed, duplicate) included: what kb.incremental indexes
     loaded: list[tuple[str, str, Loaded]] = field(default_factory=list, repr=False)
+    # relative path -> sha256 of the bytes parsed, when asked for (kb.incremental's state; a
+    # build does without these 20 MB at 100k files)
+    hashes: dict[str, str | None] | None = field(default=None, repr=False)
 
     def record(self, id_: str) -> Record | None:
         return self.claims.get(id_) or self.sources.get(id_)
@@ -301,7 +304,12 @@ def _schema_findings(
 
 
 def load_corpus(
-    settings: Settings, *, cache: bool | None = None, progress: Progress | None = None, render: bool = False
+    settings: Settings,
+    *,
+    cache: bool | None = None,
+    progress: Progress | None = None,
+    render: bool = False,
+    keep_hashes: bool = False,
 ) -> Corpus:
     """Load every claim and source of the knowledge base described by ``settings``.
 
@@ -309,16 +317,19 @@ def load_corpus(
     keeps it; each other file gets KB005 (and is left out). Files unchanged since the last
     load come from the cache (:mod:`kb.cache`; ``cache=False`` or ``KB_NO_CACHE=1``
     bypass it): the result is the same either way. With ``render`` every record's Markdown
-    body is rendered too (``Record.body_html``, cached with it), as a build needs.
+    body is rendered too (``Record.body_html``, cached with it), as a build needs. With
+    ``keep_hashes`` the corpus keeps the sha256 of each file parsed (``Corpus.hashes``).
     """
     from kb.cache import load_all
 
     progress = progress or quiet()
     with progress.stage("walk"):
         files = collect_files(settings)
-    loaded_files, digest = load_all(files, settings.root, cache, progress, render)
+    loaded_files, digest, hashes = load_all(files, settings.root, cache, progress, render)
     corpus = assemble(settings, loaded_files)
     corpus.files_digest = digest
+    if keep_hashes:
+        corpus.hashes = hashes
     return corpus
 
 
