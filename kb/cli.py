@@ -289,7 +289,8 @@ def _checked(settings: Settings, today, require_snapshots: bool, progress: Progr
     options = f"snapshots={require_snapshots}"
     with progress.stage("fingerprint"):
         hashes, digest = current_files(settings, max_reads=QUICK_READS)
-        current = None if hashes is None else fingerprint(settings, day, digest)
+        # (a path without a hash, a symbolic link say, cannot tell what it leads to: no lookup)
+        current = None if hashes is None or None in hashes.values() else fingerprint(settings, day, digest)
         findings = None if current is None else load_findings(settings.root, f"{current} {options}")
     if findings is not None:
         return findings
@@ -301,7 +302,8 @@ def _checked(settings: Settings, today, require_snapshots: bool, progress: Progr
             with progress.stage("state"):
                 if state is not None:
                     save_state(settings.root, state)
-                save_findings(settings.root, f"{current} {options}", findings)
+                if current is not None:
+                    save_findings(settings.root, f"{current} {options}", findings)
             return findings
     analysis = _analyse(settings, today, require_snapshots, progress, annotate=False, keep_hashes=True)
     findings, parsed = analysis.findings, analysis.corpus.files_digest

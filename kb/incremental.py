@@ -184,10 +184,6 @@ def _entry(
     )
 
 
-def _settings_level(finding: Finding, files: dict) -> bool:
-    return finding.path not in files
-
-
 # ---------------------------------------------------------------------------- state
 def state_of(analysis, files: dict[str, str | None], base: str) -> State:
     """The state of a full analysis (``analysis.raw`` and ``analysis.corpus.loaded``)."""
@@ -242,7 +238,13 @@ def recheck(settings: Settings, today: date | None, require_snapshots: bool, has
     if state is None:
         return None
     root = settings.root
-    changed = {path for path in hashes.keys() | state.files.keys() if hashes.get(path) != state.files.get(path)}
+    # a path without a hash (a symbolic link, a file over the size limit, not a regular file)
+    # is read again each time, as a full check would: its hash cannot tell an edit
+    changed = {
+        path
+        for path in hashes.keys() | state.files.keys()
+        if hashes.get(path) != state.files.get(path) or hashes.get(path) is None
+    }
     if len(changed) > MAX_SHARE * max(len(hashes), 1):
         return None
     entries = dict(state.entries)
@@ -251,7 +253,7 @@ def recheck(settings: Settings, today: date | None, require_snapshots: bool, has
     for path in sorted(changed):
         if path in hashes:
             loaded, digest = _read(kinds[path], root, path)
-            if digest != hashes[path]:
+            if hashes[path] is not None and digest != hashes[path]:
                 return None  # changed again since the walk
             fresh[path] = loaded
     # a file whose frontmatter is the same as before: same model, positions and findings
@@ -287,6 +289,33 @@ def recheck(settings: Settings, today: date | None, require_snapshots: bool, has
         _identity(entries[path]) != _identity(state.entries[path]) for path in touched
     ):
         written.add("h")  # the set of ids may have changed: "did you mean" may answer otherwise
+    # a file that keeps an id now and did not, or the reverse, without being edited (another
+    # file with its id came, went, broke or was renamed) is re-checked as if edited: what it
+    # wrote as the keeper, or writes now, reaches other files
+    held = {
+        entry.id for path in touched for entry in (state.entries.get(path), entries.get(path)) if entry and entry.id
+    }
+    if held:
+        before = _keepers({path: entry for path, entry in state.entries.items() if entry.id in held})
+        after = _keepers({path: entry for path, entry in entries.items() if entry.id in held})
+        moved = {
+            pair[1]
+            for id_ in held
+            if before.get(id_) != after.get(id_)
+            for pair in (before.get(id_), after.get(id_))
+            if pair
+        }
+        for path in sorted(moved - touched):
+            if path not in entries:
+                continue
+            loaded, digest = _read(entries[path].kind, root, path)
+            if hashes.get(path) is not None and digest != hashes.get(path):
+                return None
+            written |= set(entries[path].writes)
+            fresh[path] = loaded
+            entries[path] = _rough_entry(entries[path].kind, path, loaded, settings)
+            written |= set(entries[path].writes)
+            touched.add(path)
     # the region: every file that reads what the changed files wrote; and what it reads
     region = {path for path, entry in entries.items() if not written.isdisjoint(entry.reads)}
     region |= touched & entries.keys()
@@ -344,7 +373,10 @@ def recheck(settings: Settings, today: date | None, require_snapshots: bool, has
     if any(entries.get(p, _NO_EDGES).edges != state.entries.get(p, _NO_EDGES).edges for p in touched) or (
         "h" in written or reporters & touched
     ):
-        cycles = _cycles(entries, corpus, root)
+        try:
+            cycles = _cycles(entries, corpus, root, hashes)
+        except _Changed:
+            return None
     return _merge(settings, state, entries, files, found, cycles, len(needed))
 
 
@@ -460,8 +492,13 @@ def _broken(entries: dict[str, Entry]) -> tuple[set[str], set[str]]:
     return broken_ids, references
 
 
-def _cycles(entries: dict[str, Entry], corpus: Corpus, root: Path) -> list[Finding]:
-    """KB104 over the edges of every file that keeps its id."""
+class _Changed(Exception):
+    """A file is not what the walk saw (edited since), or does not load as it did."""
+
+
+def _cycles(entries: dict[str, Entry], corpus: Corpus, root: Path, hashes: dict) -> list[Finding]:
+    """KB104 over the edges of every file that keeps its id (a reporting file outside the
+    region is read again: :class:`_Changed` when it is not as the walk saw it)."""
     keepers = _keepers(entries)
     edges = [
         edge
@@ -477,7 +514,10 @@ def _cycles(entries: dict[str, Entry], corpus: Corpus, root: Path) -> list[Findi
         record = corpus.record(id_)
         if record is None:
             relative = keepers[id_][1]
-            record = _read(kind, root, relative)[0].record
+            loaded, digest = _read(kind, root, relative)
+            record = loaded.record
+            if record is None or (hashes.get(relative) is not None and digest != hashes.get(relative)):
+                raise _Changed(relative)
         return (record.path, *record.position(*path))  # type: ignore[union-attr]
 
     return list(circular_findings(edges, is_kind("source"), is_kind("claim"), locate))

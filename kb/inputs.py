@@ -120,7 +120,11 @@ def current_fingerprint(
     file matches the manifest, the manifest's own files digest stands for the per-file lines
     (0.3 s at 100k files)."""
     hashes, digest = current_files(settings, use_cache=use_cache, max_reads=max_reads)
-    return None if hashes is None else fingerprint(settings, today, digest)
+    if hashes is None or None in hashes.values():
+        # a path without a hash (a symbolic link, a file over the size limit) cannot tell
+        # whether what it leads to changed: only reading it can
+        return None
+    return fingerprint(settings, today, digest)
 
 
 def current_files(
@@ -324,7 +328,7 @@ def files_digest(hashes: dict) -> str:
 
 def fingerprint(settings: Settings | QuickSettings, today: date | None = None, files: str | None = None) -> str:
     """A content hash of the settings and of every claim and source file; snapshots count by
-    name, size and modification time; the kb and schema versions and the date are part of it.
+    name, size, modification and change times and inode; the kb and schema versions and the date are part of it.
 
     ``files`` is the :func:`files_digest` of the claim and source files' hashes
     (:attr:`kb.load.Corpus.files_digest`); without it the files are read now
@@ -334,12 +338,13 @@ def fingerprint(settings: Settings | QuickSettings, today: date | None = None, f
         files = files_digest(current_hashes(settings) or {})
     day = _day(settings, today)
     digest = hashlib.sha256(f"kb {__version__} schema {SCHEMA_VERSION} today {day}\n".encode())
-    for folder in settings.snapshot_dirs:
-        digest.update(f"snapshots {folder.resolve()}\n".encode())
+    for folder in settings.snapshot_dirs:  # whether it exists: an empty archive still changes KB203
+        digest.update(f"snapshots {folder.resolve()} {folder.is_dir()}\n".encode())
     for path in snapshots:
         with contextlib.suppress(OSError):
             info = path.stat()
-            digest.update(f"{path.name} {info.st_size} {info.st_mtime_ns}\n".encode())
+            # ctime and inode too: an edit that puts size and mtime back still changes them
+            digest.update(f"{path.name} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}\n".encode())
     for path in configs:
         digest.update(path.relative_to(settings.root).as_posix().encode() + b"\0")
         _hash_file(digest, path)

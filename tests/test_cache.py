@@ -68,7 +68,7 @@ def base(kb):
     kb.settings('snapshots = ["archive"]\n')
     (kb.root / "archive").mkdir()
     (kb.root / "archive" / "outlet-report.html").write_text("<p>lose 5 billion</p>", encoding="utf-8")
-    kb.source()
+    kb.source(extra="snapshot: outlet-report.html\n")  # its quotes are verified (KB203)
     kb.source("other-report", folder="other")
     for i in range(6):
         kb.claim(f"claim-{i}", folder=f"t{i % 2}")
@@ -118,6 +118,19 @@ def _snapshot(kb):
     (kb.root / "archive" / "outlet-report.html").write_text("<p>something else entirely</p>", encoding="utf-8")
 
 
+def _snapshot_same_size_and_mtime(kb):
+    path = kb.root / "archive" / "outlet-report.html"
+    info = path.stat()
+    path.write_text(path.read_text(encoding="utf-8").replace("lose 5", "lose 6"), encoding="utf-8")
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def _empty_archive(kb):
+    kb.settings('snapshots = ["more"]\n')
+    assert_fresh(kb.root)
+    (kb.root / "more").mkdir()  # an empty folder: nothing else changes
+
+
 def _corrupt(kb):
     for entries in (kb.root / ".kb-cache").glob("entries-*"):
         entries.write_bytes(entries.read_bytes()[:-100] + b"x" * 100)
@@ -142,6 +155,8 @@ CHANGES = [
     _settings,
     _pyproject,
     _snapshot,
+    _snapshot_same_size_and_mtime,
+    _empty_archive,
     _corrupt,
     _truncate,
 ]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from kb import incremental
 from kb.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -132,7 +133,7 @@ def claim_reference(rng, root):
     value = {
         "supersedes": _id(b),
         "supports": f"[{_id(b)}]",
-        "resolves": f"{{claim: {_id(b)}, outcome: met}}",
+        "resolves": f"{{claim: {_id(b)}, outcome: correct}}",
         "contradicts": f"[{{claim: {_id(b)}}}]",
         "derived_from": f'{{formula: "x * 2", inputs: {{x: {_id(b)}}}}}',
     }[relation]
@@ -203,11 +204,9 @@ def generated(tmp_path_factory) -> Path:
 def test_a_recheck_after_edits_equals_a_full_check(generated, tmp_path, seed, monkeypatch):
     import shutil
 
-    import kb.incremental
-
     # every region re-checked, however large (on 300 claims most would be over the share
     # past which a full check is quicker): the region's bounds are what is under test
-    monkeypatch.setattr(kb.incremental, "MAX_SHARE", 1.0)
+    monkeypatch.setattr(incremental, "MAX_SHARE", 1.0)
     root = tmp_path / "kb"
     shutil.copytree(generated, root)
     rng = random.Random(seed)
@@ -228,15 +227,13 @@ def test_a_recheck_after_edits_equals_a_full_check(generated, tmp_path, seed, mo
 def test_a_body_only_edit_reads_no_other_file(generated, tmp_path, monkeypatch):
     import shutil
 
-    import kb.incremental
-
     root = tmp_path / "kb"
     shutil.copytree(generated, root)
     check(root)
     parsed = []
-    original = kb.incremental._parse_into
+    original = incremental._parse_into
     monkeypatch.setattr(
-        kb.incremental, "_parse_into", lambda loaded, paths, *a: parsed.extend(paths) or original(loaded, paths, *a)
+        incremental, "_parse_into", lambda loaded, paths, *a: parsed.extend(paths) or original(loaded, paths, *a)
     )
     path = claims(root)[0]
     path.write_text(path.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
@@ -247,15 +244,13 @@ def test_a_body_only_edit_reads_no_other_file(generated, tmp_path, monkeypatch):
 def test_a_changed_figure_rechecks_its_group_only(generated, tmp_path, monkeypatch):
     import shutil
 
-    import kb.incremental
-
     root = tmp_path / "kb"
     shutil.copytree(generated, root)
     check(root)
     parsed: list[str] = []
-    original = kb.incremental._parse_into
+    original = incremental._parse_into
     monkeypatch.setattr(
-        kb.incremental, "_parse_into", lambda loaded, paths, *a: parsed.extend(paths) or original(loaded, paths, *a)
+        incremental, "_parse_into", lambda loaded, paths, *a: parsed.extend(paths) or original(loaded, paths, *a)
     )
     path = next(p for p in claims(root) if "\nvalue:" in p.read_text(encoding="utf-8"))
     _field(path, "value", '"123 billion"')
@@ -275,3 +270,66 @@ def test_other_settings_run_a_full_check(generated, tmp_path):
     timings = tmp_path / "timings.json"
     assert check(root, timings=timings) == check(root, "--no-cache")
     assert "load" in json.loads(timings.read_text())["timings"]
+
+
+def _keeper_deleted(kb):
+    (kb.root / "claims/a/dup.md").unlink()
+
+
+def _keeper_displaced(kb):
+    kb.write("claims/0/dup.md", CLAIM_CITING.format(id="dup", source="s3"))
+
+
+def _source_id_taken_by_a_claim(kb):
+    kb.write("claims/0/s1.md", CLAIM_CITING.format(id="s1", source="s2"))
+
+
+def _keeper_breaks(kb):
+    path = kb.root / "claims/a/dup.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("kind: fact", "kind: [", 1), encoding="utf-8")
+
+
+def _symlink_target_edited(kb):
+    target = kb.root / "elsewhere/target.md"
+    target.write_text(target.read_text(encoding="utf-8").replace("source: s1", "source: s9"), encoding="utf-8")
+
+
+CLAIM_CITING = """---
+id: {id}
+statement: "A claim citing {source}."
+kind: fact
+subject: OpenAI
+metric: revenue
+value: 3 billion
+unit: USD
+period: 2024
+stated: 2024-07-24
+evidence:
+  - source: {source}
+---
+"""
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_keeper_deleted, _keeper_displaced, _source_id_taken_by_a_claim, _keeper_breaks, _symlink_target_edited],
+    ids=lambda f: f.__name__.strip("_"),
+)
+def test_a_file_that_keeps_an_id_or_leads_elsewhere_is_rechecked(kb, tmp_path, monkeypatch, change):
+    """Found by review: a file can start or stop keeping a duplicate id without being edited
+    (what it writes then changes), and a symbolic link's target can change under a path
+    whose hash the walk cannot take."""
+    monkeypatch.setattr(incremental, "MAX_SHARE", 1.0)
+    for source in ("s1", "s2", "s3"):
+        kb.source(source)
+    kb.write("claims/a/dup.md", CLAIM_CITING.format(id="dup", source="s1"))
+    kb.write("claims/b/dup.md", CLAIM_CITING.format(id="dup", source="s2"))
+    kb.write("elsewhere/target.md", CLAIM_CITING.format(id="link", source="s1"))
+    (kb.root / "claims/c").mkdir()
+    (kb.root / "claims/c/link.md").symlink_to(kb.root / "elsewhere/target.md")
+    check(kb.root)
+    change(kb)
+    timings = tmp_path / "timings.json"
+    assert check(kb.root, timings=timings) == check(kb.root, "--no-cache")
+    assert "load" not in json.loads(timings.read_text())["timings"]
+    assert check(kb.root) == check(kb.root, "--no-cache")  # and the state it left
