@@ -40,7 +40,8 @@ class Analysis:
     # values derived from the whole analysis once, by the modules that read it (kb.cite's
     # superseders, say), instead of once per claim
     derived: dict = field(default_factory=dict, repr=False, compare=False)
-    # the findings before acknowledgements and severities (kb.incremental keeps them per file)
+    # the findings before acknowledgements and severities, with ``incremental`` (kb.incremental
+    # keeps them per file)
     raw: list[Finding] = field(default_factory=list, repr=False, compare=False)
 
 
@@ -60,17 +61,18 @@ def analyse_settings(
     cache: bool | None = None,
     render: bool = False,
     annotate: bool = True,
-    keep_hashes: bool = False,
+    incremental: bool = False,
 ) -> Analysis:
     """``cache=False`` (or ``KB_NO_CACHE=1``) reads and parses every file again; ``render``
     renders the Markdown bodies as well (what a build writes; in parallel, and cached).
     ``annotate=False`` stops at the findings (``kb check``): no detected contradiction edges,
-    ``status`` and ``origins`` left empty (1.5 s of a check at 100k claims). ``keep_hashes``:
-    ``corpus.hashes`` (kb.incremental)."""
+    ``status`` and ``origins`` left empty (1.5 s of a check at 100k claims). ``incremental``:
+    keep what :mod:`kb.incremental`'s state is made of (``raw``, ``corpus.hashes``,
+    ``corpus.loaded``: a build does without their 40 MB at 100k claims)."""
     progress = progress or quiet()
     # 1. read every file and validate it (KB001-KB007 collected, nothing raised)
     with progress.stage("load"):
-        corpus = load_corpus(settings, cache=cache, progress=progress, render=render, keep_hashes=keep_hashes)
+        corpus = load_corpus(settings, cache=cache, progress=progress, render=render, incremental=incremental)
     # 2. the graph of declared relations
     with progress.stage("graph"):
         graph = build_graph(corpus)
@@ -81,14 +83,14 @@ def analyse_settings(
         raw = raw_findings(ctx)
         findings = finish(raw, settings, acknowledgements(corpus), ctx.settings_file)
     if not annotate:
-        return Analysis(settings, corpus, graph, findings, day, raw=raw)
+        return Analysis(settings, corpus, graph, findings, day, raw=raw if incremental else [])
     # 4. contradictions the checks detected become edges, so that they count for status; an
     #    acknowledged one has been judged by the editors (e.g. "different spans, not a
     #    disagreement") and stays a finding only
     with progress.stage("status", total=len(corpus.claims)):
         _add_detected(graph, findings)
         # 5. computed attributes of every claim
-        result = Analysis(settings, corpus, graph, findings, day, raw=raw)
+        result = Analysis(settings, corpus, graph, findings, day, raw=raw if incremental else [])
         for id_ in corpus.claims:
             result.status[id_] = compute_status(graph, id_)
             result.origins[id_] = independent_origins(graph, id_)

@@ -118,7 +118,6 @@ def _analyse(
     cache: bool | None = None,
     render: bool = False,
     annotate: bool = True,
-    keep_hashes: bool = False,
 ) -> Analysis:
     """The analysis; ``render`` for the commands that write a database (Markdown bodies),
     not ``annotate`` for those that need the findings only."""
@@ -133,7 +132,6 @@ def _analyse(
             cache=cache,
             render=render,
             annotate=annotate,
-            keep_hashes=keep_hashes,
         )
     except SettingsError as exc:
         raise KbError(str(exc)) from None
@@ -275,48 +273,18 @@ def check(
 
 
 def _checked(settings: Settings, today, require_snapshots: bool, progress: Progress, no_cache: bool) -> list:
-    """The findings of the whole knowledge base: those of the last check when its inputs
-    (same fingerprint) and options are the same; else, when few files changed since the last
-    full check, those of a re-check of what the changes reach (kb.incremental); else those of
-    a new analysis, whose state is kept for the next time."""
-    from kb.cache import load_findings, save_findings
-    from kb.incremental import base_key, recheck, save_state, state_of
-    from kb.inputs import QUICK_READS, current_files, fingerprint
+    """The findings of the whole knowledge base (kb.checking: the stored report, a re-check or
+    a full analysis)."""
+    from kb.checking import check_findings
 
-    day = today.date() if today else None
-    if no_cache or not cache_enabled():
-        return _analyse(settings, today, require_snapshots, progress, cache=False, annotate=False).findings
-    options = f"snapshots={require_snapshots}"
-    with progress.stage("fingerprint"):
-        hashes, digest = current_files(settings, max_reads=QUICK_READS)
-        # (a path without a hash, a symbolic link say, cannot tell what it leads to: no lookup)
-        current = None if hashes is None or None in hashes.values() else fingerprint(settings, day, digest)
-        findings = None if current is None else load_findings(settings.root, f"{current} {options}")
-    if findings is not None:
-        return findings
-    if hashes is not None:
-        with progress.stage("recheck"):
-            result = recheck(settings, day, require_snapshots, hashes)
-        if result is not None:
-            findings, state = result
-            with progress.stage("state"):
-                if state is not None:
-                    save_state(settings.root, state)
-                if current is not None:
-                    save_findings(settings.root, f"{current} {options}", findings)
-            return findings
-    analysis = _analyse(settings, today, require_snapshots, progress, annotate=False, keep_hashes=True)
-    findings, parsed = analysis.findings, analysis.corpus.files_digest
-    with progress.stage("state"):
-        save_findings(settings.root, f"{fingerprint(settings, day, parsed)} {options}", findings)
-        # the state needs the records, not the graph: cleared, not just dropped (networkx's
-        # cached views hold the graph in a cycle that the young-generation collector never
-        # frees): its 115 MB at 100k files hold the state instead of adding to the peak
-        analysis.graph.clear()
-        state = state_of(analysis, analysis.corpus.hashes or {}, base_key(settings, day, require_snapshots))
-        del analysis
-        save_state(settings.root, state)
-    return findings
+    try:
+        return check_findings(
+            settings, today.date() if today else None, require_snapshots, progress, cache=False if no_cache else None
+        )
+    except SettingsError as exc:
+        raise KbError(str(exc)) from None
+    finally:
+        progress.clear()
 
 
 def _write_report(path: Path, report: str) -> None:

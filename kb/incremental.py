@@ -345,7 +345,7 @@ def recheck(settings: Settings, today: date | None, require_snapshots: bool, has
             return None
     ids = _Ids(entries)
     ordered = sorted(needed, key=lambda path: _order(path, entries[path].kind))
-    corpus = assemble(settings, [(entries[p].kind, root / p, loaded_now[p]) for p in ordered])
+    corpus = assemble(settings, [(entries[p].kind, root / p, loaded_now[p]) for p in ordered], keep_loaded=True)
     corpus.broken_ids, corpus.broken_references = _broken(entries)
     graph = build_graph(corpus)
     ctx = CheckContext(corpus, graph, day, require_snapshots, ids=ids, scope=region)  # type: ignore[arg-type]

@@ -81,7 +81,7 @@ class Corpus:
     # themselves are not kept: 20 MB at 100k files); None: not loaded from files
     files_digest: str | None = None
     # (kind, relative path, Loaded) of every file read, in reading order, the ones left out of
-    # the corpus (failed, duplicate) included: what kb.incremental indexes
+    # the corpus (failed, duplicate) included: what kb.incremental indexes (when asked for)
     loaded: list[tuple[str, str, Loaded]] = field(default_factory=list, repr=False)
     # relative path -> sha256 of the bytes parsed, when asked for (kb.incremental's state; a
     # build does without these 20 MB at 100k files)
@@ -309,7 +309,7 @@ def load_corpus(
     cache: bool | None = None,
     progress: Progress | None = None,
     render: bool = False,
-    keep_hashes: bool = False,
+    incremental: bool = False,
 ) -> Corpus:
     """Load every claim and source of the knowledge base described by ``settings``.
 
@@ -318,7 +318,8 @@ def load_corpus(
     load come from the cache (:mod:`kb.cache`; ``cache=False`` or ``KB_NO_CACHE=1``
     bypass it): the result is the same either way. With ``render`` every record's Markdown
     body is rendered too (``Record.body_html``, cached with it), as a build needs. With
-    ``keep_hashes`` the corpus keeps the sha256 of each file parsed (``Corpus.hashes``).
+    ``incremental`` the corpus keeps what :mod:`kb.incremental` needs: the sha256 of each file
+    parsed (``Corpus.hashes``) and what each file gave (``Corpus.loaded``).
     """
     from kb.cache import load_all
 
@@ -326,20 +327,21 @@ def load_corpus(
     with progress.stage("walk"):
         files = collect_files(settings)
     loaded_files, digest, hashes = load_all(files, settings.root, cache, progress, render)
-    corpus = assemble(settings, loaded_files)
+    corpus = assemble(settings, loaded_files, keep_loaded=incremental)
     corpus.files_digest = digest
-    if keep_hashes:
+    if incremental:
         corpus.hashes = hashes
     return corpus
 
 
-def assemble(settings: Settings, loaded_files) -> Corpus:
+def assemble(settings: Settings, loaded_files, keep_loaded: bool = False) -> Corpus:
     """The corpus of (kind, path, Loaded) triples, in reading order: one record per id (the
     first that loaded and whose file name matches it), KB005 for each other file."""
     corpus = Corpus(settings)
     by_id: dict[str, list[tuple[Path, Loaded]]] = {}
     for kind, path, loaded in loaded_files:
-        corpus.loaded.append((kind, loaded.record.path if loaded.record else _display(path, settings.root), loaded))
+        if keep_loaded:  # (20 MB at 100k files that a build does without)
+            corpus.loaded.append((kind, loaded.record.path if loaded.record else _display(path, settings.root), loaded))
         corpus.findings.extend(loaded.findings)
         corpus.broken_references |= loaded.references
         if loaded.id is not None:

@@ -81,3 +81,11 @@ def test_the_quick_settings_name_the_inputs_the_full_ones_do(kb, monkeypatch):
     quick = quick_settings(kb.root)
     assert quick.snapshots == ["x", "y"] and quick.today == date(2030, 1, 2)
     assert _same_inputs(quick, load_settings(kb.root))
+
+
+def test_a_check_with_nothing_changed_imports_no_checks(minimal):
+    """The stored report answers: no networkx, no models, no YAML reader, no re-check."""
+    args = ["check", "--root", str(minimal.root)]
+    assert "networkx" in _modules(*args)  # the first check: everything
+    second = _modules(*args)
+    assert [name for name in ("networkx", "kb.models", "yaml", "kb.incremental", "kb.checks") if name in second] == []
