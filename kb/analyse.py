@@ -81,7 +81,7 @@ def analyse_settings(
     with progress.stage("checks"):
         ctx = CheckContext(corpus, graph, day, require_snapshots)
         raw = raw_findings(ctx)
-        findings = finish(raw, settings, acknowledgements(corpus), ctx.settings_file)
+        findings = finish(raw, settings, acknowledgements(corpus))
     if not annotate:
         return Analysis(settings, corpus, graph, findings, day, raw=raw if incremental else [])
     # 4. contradictions the checks detected become edges, so that they count for status; an

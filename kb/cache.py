@@ -48,6 +48,7 @@ __all__ = [
     "entry_key",
     "load_findings",
     "load_signed",
+    "parse_many",
     "save_findings",
     "save_signed",
 ]
@@ -383,6 +384,20 @@ class _Pool:
             done.append(self.one(item, *self.args))
             progress.advance()
         return done
+
+
+def parse_many(items: list[tuple], render: bool = False) -> list:
+    """The Loaded of each (kind, path, shown, bytes) item, in order; in worker processes when
+    there are many (kb.incremental's region)."""
+    from kb.progress import quiet
+
+    pool = _Pool(_parse_one, render)
+    try:
+        for item in items:
+            pool.add(item)
+        return pool.results(quiet())
+    finally:
+        pool.close()
 
 
 def _render_many(records: list, progress) -> None:

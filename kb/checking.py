@@ -34,7 +34,7 @@ def check_findings(
 ) -> list[Finding]:
     """The findings of the whole knowledge base, as a full check gives them. ``cache=False``
     (or ``KB_NO_CACHE=1``) analyses everything and stores nothing."""
-    from kb.inputs import QUICK_READS, current_files, fingerprint
+    from kb.inputs import QUICK_READS, current_files, fingerprint, known_fingerprint
 
     progress = progress or quiet()
     if not cache_enabled(cache):
@@ -42,8 +42,7 @@ def check_findings(
     options = f"snapshots={require_snapshots}"
     with progress.stage("fingerprint"):
         hashes, digest = current_files(settings, max_reads=QUICK_READS)
-        # (a path without a hash, a symbolic link say, cannot tell what it leads to: no lookup)
-        current = None if hashes is None or None in hashes.values() else fingerprint(settings, today, digest)
+        current = known_fingerprint(settings, today, hashes, digest)
         findings = None if current is None else load_findings(settings.root, f"{current} {options}")
     if findings is not None:
         return findings

@@ -42,14 +42,17 @@ from typing import NamedTuple
 
 from kb.checks import CHECKS, Acknowledgements, CheckContext, finish, raw_findings, record_acknowledgements
 from kb.checks.evidence import has_archive, no_archive, quoted
+from kb.checks.numbers import has_figure, unit_group
 from kb.checks.references import (
-    _claim_references,
-    _source_references,
     check_circular_sourcing,
     circular_findings,
+    claim_references,
     cycle_edges,
+    source_references,
 )
+from kb.checks.time import awaits_outcome, settles
 from kb.findings import Finding
+from kb.frontmatter import FrontmatterError
 from kb.graph import build_graph, entity_index, subject_entity
 from kb.load import Corpus, Loaded, assemble, load_file, parse_file, read_bytes
 from kb.settings import Settings
@@ -89,8 +92,7 @@ def base_key(settings: Settings, today: date | None, require_snapshots: bool) ->
     no files (settings files, snapshots, versions, the date) and the options."""
     from kb.inputs import fingerprint
 
-    archive = any(folder.is_dir() for folder in settings.snapshot_dirs)
-    return f"{FORMAT} {fingerprint(settings, today, '')} snapshots={require_snapshots} archive={archive}"
+    return f"{FORMAT} {fingerprint(settings, today, '')} snapshots={require_snapshots}"
 
 
 # ----------------------------------------------------------------------------- keys
@@ -105,9 +107,9 @@ def _keys(record, settings: Settings, entities, sources: dict, known) -> tuple[t
     failed): an unknown one reads the set of ids, for its "did you mean"."""
     model, own = record.model, record.id
     reads, writes = {"i" + own, "r" + own}, {"i" + own}
-    references = [(target, "source") for target, _, _ in _source_references(record)]
+    references = [(target, "source") for target, _, _ in source_references(record)]
     if record.kind == "claim":
-        references += [(target, "claim") for target, _, _ in _claim_references(record)]
+        references += [(target, "claim") for target, _, _ in claim_references(record)]
     for target, kind in references:
         reads.add("i" + target)
         writes.add("r" + target)
@@ -126,14 +128,7 @@ def _keys(record, settings: Settings, entities, sources: dict, known) -> tuple[t
     entity = subject_entity(entities, model.subject) if model.subject else None
     metric = settings.metric_name(model.metric)
     metric_key = (metric, tuple(sorted(model.qualifiers.items())))
-    if (
-        model.value is not None
-        and model.metric
-        and model.unit
-        and model.period is not None
-        and entity is not None
-        and model.value.bounds[0] <= model.value.bounds[1]
-    ):
+    if has_figure(model) and entity is not None:
         group = _group("g", entity, metric_key)
         reads.add(group)
         writes.add(group)
@@ -142,15 +137,13 @@ def _keys(record, settings: Settings, entities, sources: dict, known) -> tuple[t
             for mine, other in ((left, right), (right, left)):
                 if metric == mine:
                     reads.add(_group("g", entity, (other, metric_key[1])))
-    if model.kind in ("fact", "estimate") and model.period:
+    if settles(model):
         writes.add(_group("o", entity, metric_key))
-    if model.kind in ("projection", "prediction") and model.metric:
+    if awaits_outcome(model):
         reads.add(_group("o", entity, metric_key))
-    if model.unit and model.metric and model.value is not None:
-        config = settings.metric_settings(metric)
-        if not config or not config.unit:
-            reads.add("u" + str(metric))
-            writes.add("u" + str(metric))
+    if (units := unit_group(settings, model)) is not None:
+        reads.add("u" + units)
+        writes.add("u" + units)
     return _interned(reads), _interned(writes)
 
 
@@ -169,12 +162,8 @@ def _entry(
     kind: str, path: str, loaded: Loaded, ctx: CheckContext, entities, known, archive: bool, keeper: bool
 ) -> Entry:
     record = loaded.record
-    if record is None or not keeper:  # failed, or a duplicate left out: its id and references
-        own = {"i" + loaded.id} if loaded.id else set()
-        refs = {"r" + target for target in loaded.references}
-        head = record.document.head if record is not None else None
-        named = _named(loaded.id, path)
-        return Entry(kind, loaded.id, record is not None, named, head, tuple(own), tuple(own | refs), (), 0, ())
+    if record is None or not keeper:
+        return _unkept(kind, path, loaded)
     reads, writes = _keys(record, ctx.settings, entities, ctx.corpus.sources, known)
     unverified = sum(1 for *_, text in quoted(ctx, record, archive) if text is None) if kind == "claim" else 0
     acks = record_acknowledgements(record) if record.model.acknowledge else ()
@@ -189,7 +178,7 @@ def state_of(analysis, files: dict[str, str | None], base: str) -> State:
     """The state of a full analysis (``analysis.raw`` and ``analysis.corpus.loaded``)."""
     corpus = analysis.corpus
     ctx = CheckContext(corpus, analysis.graph, analysis.today, False)  # (the graph is not read)
-    archive = has_archive(ctx)
+    archive = has_archive(corpus.settings)
     entities = entity_index(corpus)
     held = _known(corpus)
     entries = {}
@@ -355,7 +344,7 @@ def recheck(settings: Settings, today: date | None, require_snapshots: bool, has
         if finding.path in found:
             found[finding.path].append(finding)
     # the entries of the region, with the keys its files read and write now
-    archive = has_archive(ctx)
+    archive = has_archive(settings)
     entities = entity_index(corpus)
     known = _known(corpus)
     for kind, path, loaded in corpus.loaded:
@@ -370,9 +359,7 @@ def recheck(settings: Settings, today: date | None, require_snapshots: bool, has
             entries.pop(path, None)
     cycles = state.cycles
     reporters = {finding.path for finding in cycles}
-    if any(entries.get(p, _NO_EDGES).edges != state.entries.get(p, _NO_EDGES).edges for p in touched) or (
-        "h" in written or reporters & touched
-    ):
+    if any(_edges(entries, p) != _edges(state.entries, p) for p in touched) or ("h" in written or reporters & touched):
         try:
             cycles = _cycles(entries, corpus, root, hashes)
         except _Changed:
@@ -380,7 +367,8 @@ def recheck(settings: Settings, today: date | None, require_snapshots: bool, has
     return _merge(settings, state, entries, files, found, cycles, len(needed))
 
 
-_NO_EDGES = Entry("claim", None, False, False, None, (), (), (), 0, ())
+def _edges(entries: dict[str, Entry], path: str) -> tuple:
+    return entries[path].edges if path in entries else ()
 
 
 def _known(corpus: Corpus):
@@ -396,42 +384,55 @@ def _kind(settings: Settings, path: Path) -> str:
     return "claim" if path.is_relative_to(settings.claims_dir) else "source"
 
 
-def _read(kind: str, root: Path, relative: str) -> tuple[Loaded, str | None]:
-    """The file parsed, and the sha256 of the bytes parsed (None: not readable as a file)."""
+def _raw(kind: str, root: Path, relative: str) -> tuple[bytes, str] | Loaded:
+    """A file's bytes and their sha256, or, for one that cannot be read as a file, what
+    loading it reports (KB001, never cached)."""
     path = root / relative
     try:
         raw = read_bytes(path, root)
-    except Exception:  # says why, and is not cached: load_file reports it
-        return load_file(kind, path, root), None  # type: ignore[arg-type]
-    return parse_file(kind, path, relative, raw), hashlib.sha256(raw).hexdigest()  # type: ignore[arg-type]
+    except (FrontmatterError, OSError, RuntimeError):  # RuntimeError: a symbolic link loop
+        return load_file(kind, path, root)  # type: ignore[arg-type]
+    return raw, hashlib.sha256(raw).hexdigest()
+
+
+def _read(kind: str, root: Path, relative: str) -> tuple[Loaded, str | None]:
+    """The file parsed, and the sha256 of the bytes parsed (None: not readable as a file)."""
+    read = _raw(kind, root, relative)
+    if isinstance(read, Loaded):
+        return read, None
+    return parse_file(kind, root / relative, relative, read[0]), read[1]  # type: ignore[arg-type]
 
 
 def _parse_into(loaded: dict, paths: list[str], entries: dict, root: Path, hashes: dict) -> bool:
-    """Parse ``paths`` into ``loaded`` (in a pool when many); False when a file's bytes are
-    no longer those the walk hashed."""
-    from kb.cache import _parse_one, _Pool
+    """Parse ``paths`` into ``loaded`` (in worker processes when many); False when a file's
+    bytes are no longer those the walk hashed."""
+    from kb.cache import parse_many
 
-    pool = _Pool(_parse_one, False)
-    try:
-        for path in paths:
-            kind = entries[path].kind
-            try:
-                raw = read_bytes(root / path, root)
-            except Exception:
-                if hashes.get(path) is not None:
-                    return False
-                loaded[path] = load_file(kind, root / path, root)  # type: ignore[arg-type]
-                continue
-            if hashlib.sha256(raw).hexdigest() != hashes.get(path):
+    items = []
+    for path in paths:
+        kind = entries[path].kind
+        read = _raw(kind, root, path)
+        if isinstance(read, Loaded):
+            if hashes.get(path) is not None:
                 return False
-            pool.add((kind, str(root / path), path, raw))
-        from kb.progress import quiet
-
-        for (_, _, path, _), result in zip(pool.items, pool.results(quiet()), strict=True):
-            loaded[path] = result
-    finally:
-        pool.close()
+            loaded[path] = read
+        elif read[1] != hashes.get(path):
+            return False
+        else:
+            items.append((kind, str(root / path), path, read[0]))
+    for item, result in zip(items, parse_many(items), strict=True):
+        loaded[item[2]] = result
     return True
+
+
+def _unkept(kind: str, path: str, loaded: Loaded) -> Entry:
+    """The entry of a file that failed, or of a duplicate left out: its id and the ids it
+    refers to (a failed file's references still count as uses, KB103)."""
+    own = {"i" + loaded.id} if loaded.id else set()
+    refs = {"r" + target for target in loaded.references}
+    head = loaded.record.document.head if loaded.record is not None else None
+    named = _named(loaded.id, path)
+    return Entry(kind, loaded.id, loaded.record is not None, named, head, tuple(own), tuple(own | refs), (), 0, ())
 
 
 def _rough_entry(kind: str, path: str, loaded: Loaded, settings: Settings) -> Entry:
@@ -439,9 +440,7 @@ def _rough_entry(kind: str, path: str, loaded: Loaded, settings: Settings) -> En
     (what it reads is found again once the region is loaded)."""
     record = loaded.record
     if record is None:
-        own = {"i" + loaded.id} if loaded.id else set()
-        refs = {"r" + target for target in loaded.references}
-        return Entry(kind, loaded.id, False, _named(loaded.id, path), None, tuple(own), tuple(own | refs), (), 0, ())
+        return _unkept(kind, path, loaded)
     reads, writes = _keys(record, settings, entity_index(Corpus(settings)), {}, lambda *_: True)
     named = _named(record.id, path)
     return Entry(kind, record.id, True, named, record.document.head, reads, writes, cycle_edges(record), 0, ())
@@ -524,7 +523,7 @@ def _cycles(entries: dict[str, Entry], corpus: Corpus, root: Path, hashes: dict)
 
 
 # The state is saved again only when redoing this re-check next time would cost more than
-# saving it (about 2 s at 100k files): until then each re-check starts from the last full one.
+# saving it (1.3-2 s at 100k files): until then each re-check starts from the last state saved.
 SAVE_AFTER = 2000  # files parsed
 
 
@@ -534,11 +533,9 @@ def _merge(settings, state: State, entries, files, found, cycles, parsed: int):
     raw_by_path = {path: (found[path] if path in found else state.raw.get(path, [])) for path in entries}
     raw = [finding for findings in raw_by_path.values() for finding in findings]
     raw += cycles
-    ctx_settings_file = next((n for n in ("kb.toml", "pyproject.toml") if (settings.root / n).is_file()), None)
-    archive = any(folder.is_dir() for folder in settings.snapshot_dirs)
     unverified = sum(entry.unverified for entry in entries.values())
-    if unverified and not archive:
-        raw.append(no_archive(_SettingsOnly(settings), unverified))
+    if unverified and not has_archive(settings):
+        raw.append(no_archive(settings, unverified))
     acks: Acknowledgements = {}
     acknowledging = {entry.id for entry in entries.values() if entry.acks}
     if acknowledging:  # only the files that hold those ids decide who keeps them
@@ -546,13 +543,6 @@ def _merge(settings, state: State, entries, files, found, cycles, parsed: int):
         for id_, (kind, path) in keepers.items():
             if entries[path].acks:
                 acks[id_] = (path, kind, entries[path].acks)
-    findings = finish(raw, settings, acks, ctx_settings_file)
+    findings = finish(raw, settings, acks)
     worth = parsed >= min(SAVE_AFTER, len(files) // 20 + 1)
     return findings, State(state.base, files, entries, raw_by_path, cycles) if worth else None
-
-
-class _SettingsOnly:
-    """What :func:`kb.checks.evidence.no_archive` reads of a context."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings

@@ -40,6 +40,7 @@ __all__ = [
     "current_hashes",
     "files_digest",
     "fingerprint",
+    "known_fingerprint",
     "signature",
 ]
 
@@ -120,9 +121,16 @@ def current_fingerprint(
     file matches the manifest, the manifest's own files digest stands for the per-file lines
     (0.3 s at 100k files)."""
     hashes, digest = current_files(settings, use_cache=use_cache, max_reads=max_reads)
+    return known_fingerprint(settings, today, hashes, digest)
+
+
+def known_fingerprint(
+    settings: Settings | QuickSettings, today: date | None, hashes: dict | None, digest: str | None
+) -> str | None:
+    """The fingerprint of the files :func:`current_files` found, or None when they cannot
+    tell: past its ``max_reads``, or when a path has no hash (a symbolic link, a file over
+    the size limit: only reading it tells whether what it leads to changed)."""
     if hashes is None or None in hashes.values():
-        # a path without a hash (a symbolic link, a file over the size limit) cannot tell
-        # whether what it leads to changed: only reading it can
         return None
     return fingerprint(settings, today, digest)
 

@@ -237,7 +237,10 @@ def test_a_body_only_edit_reads_no_other_file(generated, tmp_path, monkeypatch):
     )
     path = claims(root)[0]
     path.write_text(path.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
-    assert check(root) == check(root, "--no-cache")
+    timings = tmp_path / "timings.json"
+    assert check(root, timings=timings) == check(root, "--no-cache")
+    stages = json.loads(timings.read_text())["timings"]
+    assert "recheck" in stages and "load" not in stages  # re-checked, not analysed again
     assert parsed == []
 
 

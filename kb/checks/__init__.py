@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from kb.checks.context import CheckContext
+from kb.checks.context import CheckContext, settings_file
 from kb.checks.evidence import check_no_evidence, check_quotes, check_single_origin
 from kb.checks.numbers import (
     check_arithmetic,
@@ -64,7 +64,7 @@ def severities(settings) -> dict[str, str]:
 
 def run_checks(ctx: CheckContext) -> list[Finding]:
     """All findings of the knowledge base: loading, checks and acknowledgements, sorted."""
-    return finish(raw_findings(ctx), ctx.settings, acknowledgements(ctx.corpus), ctx.settings_file)
+    return finish(raw_findings(ctx), ctx.settings, acknowledgements(ctx.corpus))
 
 
 def raw_findings(ctx: CheckContext, checks: list[Check] | None = None) -> list[Finding]:
@@ -97,12 +97,12 @@ def record_acknowledgements(record) -> tuple[tuple[str, str, int, int], ...]:
     )
 
 
-def finish(raw: list[Finding], settings, acks: Acknowledgements, settings_file: str | None) -> list[Finding]:
+def finish(raw: list[Finding], settings, acks: Acknowledgements) -> list[Finding]:
     """Apply the acknowledgements (adding KB901 for unused ones) and the configured
     severities to raw findings, and sort them."""
     levels = severities(settings)
     configured = {lookup(key).code for key in settings.rules}  # type: ignore[union-attr]
-    findings = _acknowledge(settings, acks, settings_file, raw)
+    findings = _acknowledge(settings, acks, raw)
     result = []
     for finding in findings:
         level = levels[finding.code]
@@ -138,7 +138,7 @@ def _owner(acks: Acknowledgements, finding: Finding) -> str | None:
     return None
 
 
-def _acknowledge(settings, acks: Acknowledgements, settings_file: str | None, findings: list[Finding]) -> list[Finding]:
+def _acknowledge(settings, acks: Acknowledgements, findings: list[Finding]) -> list[Finding]:
     """Apply the files' ``acknowledge`` fields, then the settings' ``[tool.kb.acknowledge]``
     (a reason for a whole rule; a file's own reason wins), and add KB901 for the unused ones."""
     used: set[tuple[str, str]] = set()
@@ -160,7 +160,11 @@ def _acknowledge(settings, acks: Acknowledgements, settings_file: str | None, fi
         result.append(finding.with_(acknowledged=True, acknowledgement=reason) if reason else finding)
     for code in sorted(set(by_rule) - used_rules):
         result.append(
-            Finding("KB901", f"[acknowledge] `{code}` matches no finding: remove it", settings_file or "pyproject.toml")
+            Finding(
+                "KB901",
+                f"[acknowledge] `{code}` matches no finding: remove it",
+                settings_file(settings.root) or "pyproject.toml",
+            )
         )
     for id_, (path, kind, keys) in acks.items():
         for key, _, line, column in keys:

@@ -13,7 +13,7 @@ from kb.load import Corpus
 from kb.progress import Progress, quiet
 from kb.settings import Settings
 
-__all__ = ["CheckContext", "normalise_text"]
+__all__ = ["CheckContext", "normalise_text", "settings_file"]
 
 
 def normalise_text(text: str) -> str:
@@ -23,6 +23,12 @@ def normalise_text(text: str) -> str:
     True
     """
     return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def settings_file(root) -> str | None:
+    """The settings file of the knowledge base at ``root``, relative to it (where
+    settings-level findings go): ``kb.toml``, else ``pyproject.toml``, else None."""
+    return next((name for name in ("kb.toml", "pyproject.toml") if (root / name).is_file()), None)
 
 
 @dataclass
@@ -67,14 +73,6 @@ class CheckContext:
         if self.ids is not None:
             return self.ids[kind]
         return self.corpus.sources if kind == "source" else self.corpus.claims
-
-    @property
-    def settings_file(self) -> str | None:
-        """The settings file, relative to the root (where settings-level findings go)."""
-        for name in ("kb.toml", "pyproject.toml"):
-            if (self.settings.root / name).is_file():
-                return name
-        return None
 
     def snapshot_text(self, name: str) -> str | None:
         """The normalised text of a snapshot file, or None when no folder holds it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from kb.checks.context import CheckContext, normalise_text
+from kb.checks.context import CheckContext, normalise_text, settings_file
 from kb.findings import Finding
 from kb.graph import evidence_origin
 
@@ -44,7 +44,7 @@ def check_quotes(ctx: CheckContext) -> Iterator[Finding]:
     a snapshot missing from it is reported once on each source that names it and is quoted (an
     error under ``--require-snapshots``).
     """
-    archive = has_archive(ctx)
+    archive = has_archive(ctx.settings)
     missing_reported: set[str] = set()  # source ids
     unverified = 0
     for record in ctx.corpus.claims.values():
@@ -60,12 +60,12 @@ def check_quotes(ctx: CheckContext) -> Iterator[Finding]:
                 message = f"quote not found in the snapshot `{source.model.snapshot}` of `{item.source}`"
                 yield Finding("KB203", message, record.path, line, column, claim_id=record.id, key=item.quote)
     if unverified and not archive:
-        yield no_archive(ctx, unverified)
+        yield no_archive(ctx.settings, unverified)
 
 
-def has_archive(ctx: CheckContext) -> bool:
+def has_archive(settings) -> bool:
     """Whether any of the configured snapshot folders exists."""
-    return any(folder.is_dir() for folder in ctx.settings.snapshot_dirs)
+    return any(folder.is_dir() for folder in settings.snapshot_dirs)
 
 
 def quoted(ctx: CheckContext, record, archive: bool):
@@ -78,17 +78,18 @@ def quoted(ctx: CheckContext, record, archive: bool):
         yield index, item, source, ctx.snapshot_text(source.model.snapshot) if archive else None
 
 
-def no_archive(ctx: CheckContext, unverified: int) -> Finding:
-    folders = ", ".join(ctx.settings.snapshots)
+def no_archive(settings, unverified: int) -> Finding:
+    """The settings-level KB203: ``unverified`` quotes, and no snapshot folder to verify them in."""
+    folders = ", ".join(settings.snapshots)
     what = f"snapshot folder {folders} not found" if folders else "no snapshot folder configured"
     quotes = "quote" if unverified == 1 else "quotes"
-    path, line = _settings_place(ctx.settings.root)
+    path, line = _settings_place(settings.root)
     return Finding("KB203", f"{what}: {unverified} {quotes} not verified", path, line, 1, severity="info")
 
 
 def _settings_place(root: Path) -> tuple[str, int]:
     """The settings file and the line of its ``snapshots`` key (else line 1)."""
-    name = "kb.toml" if (root / "kb.toml").is_file() else "pyproject.toml"
+    name = settings_file(root) or "pyproject.toml"
     try:
         lines = (root / name).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):

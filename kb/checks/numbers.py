@@ -45,7 +45,9 @@ __all__ = [
     "check_numeric_conflicts",
     "check_ranges",
     "check_units",
+    "has_figure",
     "metric_tolerance",
+    "unit_group",
     "widen",
 ]
 
@@ -227,13 +229,33 @@ def _figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
 def _group_figures(ctx: CheckContext) -> dict[tuple, list[Record]]:
     groups: dict[tuple, list[Record]] = defaultdict(list)
     for record in ctx.corpus.claims.values():
-        claim = record.model
-        if claim.value is not None and claim.metric and claim.unit and claim.period is not None:
-            low, high = claim.value.bounds
+        if has_figure(record.model):
             entity = ctx.entity_of(record.id)
-            if low <= high and entity is not None:  # "same subject": no subject, no comparison
+            if entity is not None:  # "same subject": no subject, no comparison
                 groups[(entity, *ctx.metric_key(record))].append(record)
     return groups
+
+
+def has_figure(claim) -> bool:
+    """Whether a claim has a figure KB301, KB304 and the metric relations compare (with its
+    entity, metric and qualifiers; kb.incremental keys its group by the same test)."""
+    return (
+        claim.value is not None
+        and bool(claim.metric)
+        and bool(claim.unit)
+        and claim.period is not None
+        and claim.value.bounds[0] <= claim.value.bounds[1]
+    )
+
+
+def unit_group(settings, claim) -> str | None:
+    """The metric among whose figures KB302 looks for the usual unit (one with no unit
+    configured), for a claim with a figure in it; else None."""
+    if not claim.unit or not claim.metric or claim.value is None:
+        return None
+    metric = settings.metric_name(claim.metric)
+    config = settings.metric_settings(metric)
+    return None if config and config.unit else metric
 
 
 def check_numeric_conflicts(ctx: CheckContext) -> Iterator[Finding]:
@@ -405,13 +427,14 @@ def check_units(ctx: CheckContext) -> Iterator[Finding]:
     unconfigured: dict[str, list[Record]] = defaultdict(list)
     for record in ctx.corpus.claims.values():
         claim = record.model
+        if (group := unit_group(ctx.settings, claim)) is not None:
+            unconfigured[group].append(record)
+            continue
         if not claim.unit or not claim.metric:
             continue
         metric = ctx.settings.metric_name(claim.metric)
         config = ctx.settings.metric_settings(metric)
-        if not config or not config.unit:
-            if claim.value is not None:
-                unconfigured[metric].append(record)  # type: ignore[index]
+        if not config or not config.unit:  # (a claim without a value)
             continue
         if normal_unit(claim.unit)[0] != normal_unit(config.unit)[0]:
             line, column = record.position("unit")

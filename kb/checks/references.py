@@ -18,7 +18,9 @@ __all__ = [
     "check_unknown_sources",
     "check_unused_sources",
     "circular_findings",
+    "claim_references",
     "cycle_edges",
+    "source_references",
 ]
 
 
@@ -35,7 +37,7 @@ def _hint(ctx: CheckContext, name: str, kind: str) -> str:
     return suggester.hint(name)  # type: ignore[attr-defined]
 
 
-def _source_references(record: Record) -> Iterator[tuple[str, tuple, str]]:
+def source_references(record: Record) -> Iterator[tuple[str, tuple, str]]:
     """(referenced source id, field path, what) for every source reference in a file."""
     model = record.model
     if record.kind == "claim":
@@ -50,7 +52,7 @@ def _source_references(record: Record) -> Iterator[tuple[str, tuple, str]]:
             yield model.translation_of, ("translation_of",), "translation_of"
 
 
-def _claim_references(record: Record) -> Iterator[tuple[str, tuple, str]]:
+def claim_references(record: Record) -> Iterator[tuple[str, tuple, str]]:
     claim = record.model
     for index, item in enumerate(claim.contradicts):
         yield item.claim, ("contradicts", index), "contradicts"
@@ -69,7 +71,7 @@ def check_unknown_sources(ctx: CheckContext) -> Iterator[Finding]:
     """KB101: evidence, via, cites or translation_of naming no source."""
     sources, broken = ctx.corpus.sources, ctx.corpus.broken_ids
     for record in [*ctx.corpus.claims.values(), *sources.values()]:
-        for target, path, what in _source_references(record):
+        for target, path, what in source_references(record):
             if target not in sources and target not in broken:
                 line, column = record.position(*path)
                 hint = _hint(ctx, target, "source") if ctx.wanted(record) else ""
@@ -81,7 +83,7 @@ def check_unknown_claims(ctx: CheckContext) -> Iterator[Finding]:
     """KB102: a relation naming no claim."""
     claims, broken = ctx.corpus.claims, ctx.corpus.broken_ids
     for record in claims.values():
-        for target, path, what in _claim_references(record):
+        for target, path, what in claim_references(record):
             if target not in claims and target not in broken:
                 line, column = record.position(*path)
                 hint = _hint(ctx, target, "claim") if ctx.wanted(record) else ""
@@ -92,7 +94,7 @@ def check_unknown_claims(ctx: CheckContext) -> Iterator[Finding]:
 def check_self_reference(ctx: CheckContext) -> Iterator[Finding]:
     """KB105: a claim or source referring to itself."""
     for record in [*ctx.corpus.claims.values(), *ctx.corpus.sources.values()]:
-        references = _claim_references(record) if record.kind == "claim" else _source_references(record)
+        references = claim_references(record) if record.kind == "claim" else source_references(record)
         for target, path, what in references:
             if target == record.id:
                 line, column = record.position(*path)
@@ -108,7 +110,7 @@ def check_self_reference(ctx: CheckContext) -> Iterator[Finding]:
 def check_unused_sources(ctx: CheckContext) -> Iterator[Finding]:
     """KB103: a source no claim or source refers to."""
     records = [*ctx.corpus.claims.values(), *ctx.corpus.sources.values()]
-    used = {target for record in records for target, _, _ in _source_references(record) if target != record.id}
+    used = {target for record in records for target, _, _ in source_references(record) if target != record.id}
     used |= ctx.corpus.broken_references  # files that failed to load still count as users
     for id_, record in ctx.corpus.sources.items():
         if id_ not in used:

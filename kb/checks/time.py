@@ -12,7 +12,19 @@ from kb.checks.context import CheckContext
 from kb.findings import Finding
 from kb.units import is_level, normal_unit
 
-__all__ = ["check_anachronisms", "check_overdue_predictions"]
+__all__ = ["awaits_outcome", "check_anachronisms", "check_overdue_predictions", "settles"]
+
+
+def settles(claim) -> bool:
+    """Whether a claim may settle a projection of its entity, metric and qualifiers (KB401's
+    candidates: a fact or an estimate with a period)."""
+    return claim.kind in ("fact", "estimate") and claim.period is not None
+
+
+def awaits_outcome(claim) -> bool:
+    """Whether KB401 looks for a claim's candidate outcomes (a projection or a prediction of
+    a metric)."""
+    return claim.kind in ("projection", "prediction") and bool(claim.metric)
 
 
 def check_anachronisms(ctx: CheckContext) -> Iterator[Finding]:
@@ -63,7 +75,7 @@ def _candidate_outcomes(ctx: CheckContext, record) -> list[str]:
     metric and qualifiers, an overlapping period. Looked up in an index built once per run
     (entity, metric key -> period -> sorted ids), not by scanning every claim."""
     claim = record.model
-    if not claim.metric:
+    if not awaits_outcome(claim):
         return []
     periods = _outcome_index(ctx).get((ctx.entity_of(record.id), ctx.metric_key(record)), {})
     start, end = claim.period.start, claim.period.end
@@ -76,9 +88,9 @@ def _outcome_index(ctx: CheckContext) -> dict[tuple, dict]:
     if index is None:
         index = {}
         for other in ctx.corpus.claims.values():
-            model = other.model
-            if model.kind in ("fact", "estimate") and model.period:
+            if settles(other.model):
                 key = (ctx.entity_of(other.id), ctx.metric_key(other))
-                index.setdefault(key, {}).setdefault((model.period.start, model.period.end), []).append(other.id)
+                period = other.model.period
+                index.setdefault(key, {}).setdefault((period.start, period.end), []).append(other.id)
         ctx.cache["outcomes"] = index
     return index
