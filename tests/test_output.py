@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kb.analyse import analyse
 from kb.cli import main
-from kb.report import render
+from kb.findings import Finding
+from kb.report import _as_dict, _sarif, render
+from kb.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 ACK = "acknowledge: {KB401: no report of the outcome yet}\n"
@@ -126,3 +130,40 @@ def test_unwritable_output_file_is_one_line_exit_2(minimal, tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith("kb: error: cannot write the report to ")
     assert "internal error" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+# --- the JSON and SARIF reports: json.dumps(..., indent=2)'s text, written by orjson ------
+
+_texts = st.one_of(st.none(), st.text(max_size=30))
+_findings = st.builds(
+    Finding,
+    code=st.sampled_from(sorted(RULES)),
+    message=st.text(max_size=60),
+    path=st.text(min_size=1, max_size=20),
+    line=st.integers(min_value=0, max_value=10**6),
+    column=st.integers(min_value=0, max_value=10**4),
+    claim_id=_texts,
+    source_id=_texts,
+    severity=st.sampled_from(["error", "warning", "info"]),
+    acknowledged=st.booleans(),
+    acknowledgement=_texts,
+    related=st.lists(
+        st.tuples(st.text(min_size=1, max_size=10), st.integers(1, 99), st.integers(1, 99), st.text(max_size=10)),
+        max_size=2,
+    ).map(tuple),
+    other_claim_id=_texts,
+    other_claim_ids=st.lists(st.text(max_size=10), max_size=3).map(tuple),
+)
+
+
+@given(st.lists(_findings, max_size=4))
+def test_json_and_sarif_reports_are_what_json_dumps_writes(findings):
+    assert render(findings, "json") == json.dumps([_as_dict(f) for f in findings], ensure_ascii=False, indent=2) + "\n"
+    assert render(findings, "sarif") == json.dumps(_sarif(findings), ensure_ascii=False, indent=2) + "\n"
+
+
+def test_json_report_of_the_corpus_is_what_json_dumps_writes():
+    findings = analyse(ROOT).findings
+    assert findings
+    assert render(findings, "json") == json.dumps([_as_dict(f) for f in findings], ensure_ascii=False, indent=2) + "\n"
+    assert render(findings, "sarif") == json.dumps(_sarif(findings), ensure_ascii=False, indent=2) + "\n"
