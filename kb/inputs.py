@@ -209,55 +209,88 @@ def _compare(tasks: list[tuple[str, bool]], root: Path, manifest: dict, racy: in
 def _in_two(function, tasks: list, *args) -> tuple[list, list, list]:
     """``function(tasks, *args)`` with every other task done by a forked child, the parts'
     lists joined; all done here when a fork is not safe (another thread runs) or fails."""
-    import pickle
-    import threading
-
-    if not hasattr(os, "fork") or threading.active_count() > 1 or len(tasks) < 2:
+    if len(tasks) < 2:
         return function(tasks, *args)
     mine, theirs = tasks[0::2], tasks[1::2]
-    read, write = os.pipe()
-    # Ctrl-C is held back across the fork, so that the child is inside its try (which always
-    # ends in os._exit) before it can be interrupted: never a second kb unwinding
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        child = os.fork()
-    except OSError:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        os.close(read)
-        os.close(write)
-        return function(tasks, *args)
-    if child == 0:  # the child: its part goes back through the pipe, then it exits at once
-        status = 1
-        try:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-            os.close(read)
-            with open(write, "wb") as out:
-                out.write(pickle.dumps(function(theirs, *args), protocol=pickle.HIGHEST_PROTOCOL))
-            status = 0
-        finally:
-            os._exit(status)
-    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-    os.close(write)
-    reaped = False
+    child = Forked(function, theirs, *args)
     try:
         part = function(mine, *args)
-        with open(read, "rb", closefd=False) as pipe:
+        other = child.result()
+    finally:
+        child.close()
+    return tuple(a + b for a, b in zip(part, other, strict=True))  # type: ignore[return-value]
+
+
+class Forked:
+    """``function(*args)`` run by a forked child while the caller goes on; :meth:`result`
+    gives what it returned (pickled back through a pipe). Where a fork is not safe (another
+    thread runs) or fails, the child fails, or ``fork`` is false, the function runs in this
+    process when the result is asked for: the same answer either way. :meth:`close` (on
+    every way out) leaves no child behind."""
+
+    def __init__(self, function, *args, fork: bool = True):
+        self.function, self.args = function, args
+        self.child: int | None = None
+        self.pipe: int | None = None
+        import threading
+
+        if not fork or not hasattr(os, "fork") or threading.active_count() > 1:
+            return
+        read, write = os.pipe()
+        # Ctrl-C is held back across the fork, so that the child is inside its try (which
+        # always ends in os._exit) before it can be interrupted: never a second kb unwinding
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            child = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            os.close(read)
+            os.close(write)
+            return
+        if child == 0:  # the child: its result goes back through the pipe, then it exits at once
+            status = 1
+            try:
+                import pickle
+
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                os.close(read)
+                with open(write, "wb") as out:
+                    out.write(pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL))
+                status = 0
+            finally:
+                os._exit(status)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        os.close(write)
+        self.child, self.pipe = child, read
+
+    @property
+    def forked(self) -> bool:
+        return self.child is not None
+
+    def result(self):
+        if self.child is None:
+            return self.function(*self.args)
+        import pickle
+
+        with open(self.pipe, "rb", closefd=False) as pipe:  # type: ignore[arg-type]
             payload = pipe.read()
-        _, status = os.waitpid(child, 0)
-        reaped = True
-        other = None
+        _, status = os.waitpid(self.child, 0)
+        self.child = None
+        self.close()
         if status == 0:
             with contextlib.suppress(Exception):
-                other = pickle.loads(payload)
-        if other is None:  # the child failed: its part here
-            other = function(theirs, *args)
-        return tuple(a + b for a, b in zip(part, other, strict=True))  # type: ignore[return-value]
-    finally:
-        os.close(read)
-        if not reaped:  # interrupted: no child left behind
+                return pickle.loads(payload)
+        return self.function(*self.args)  # the child failed: here
+
+    def close(self) -> None:
+        if self.pipe is not None:
+            os.close(self.pipe)
+            self.pipe = None
+        if self.child is not None:  # interrupted: no child left behind
             with contextlib.suppress(OSError):
-                os.kill(child, signal.SIGKILL)
-                os.waitpid(child, 0)
+                os.kill(self.child, signal.SIGKILL)
+                os.waitpid(self.child, 0)
+            self.child = None
 
 
 def _tasks(settings: Settings | QuickSettings) -> list[tuple[str, bool]]:

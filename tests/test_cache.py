@@ -249,6 +249,21 @@ def test_a_failed_child_s_part_is_done_by_the_parent(monkeypatch):
     assert kb_inputs._in_two(_fails_in_a_child, list(range(5)), os.getpid()) == ([0, 2, 4, 1, 3],)
 
 
+def test_a_forked_function_closed_before_its_result_leaves_no_child(monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+    slow = kb_inputs.Forked(time.sleep, 60)
+    assert slow.forked
+    child = slow.child
+    slow.close()
+    with pytest.raises(ChildProcessError):  # killed and reaped
+        os.waitpid(child, os.WNOHANG)
+    quick = kb_inputs.Forked(os.getpid)
+    assert quick.result() != os.getpid()  # it ran in the child
+
+
 def test_build_after_check_renders_the_bodies_check_cached_unrendered(base):
     """`kb check` caches files without their rendered bodies (it does not render): the build
     that follows renders them, and equals a clean build."""

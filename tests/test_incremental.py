@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb import incremental
+from kb import checking, incremental
 from kb.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -200,13 +200,22 @@ def generated(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("seed", range(SEEDS))
-def test_a_recheck_after_edits_equals_a_full_check(generated, tmp_path, seed, monkeypatch):
+@pytest.mark.parametrize(
+    ("seed", "preload"), [*((seed, False) for seed in range(SEEDS)), *((seed, True) for seed in range(100, 102))]
+)
+def test_a_recheck_after_edits_equals_a_full_check(generated, tmp_path, seed, preload, monkeypatch):
+    """``preload``: a forked child walks the files while the check loads the state, as it
+    does for a large knowledge base."""
     import shutil
+    import threading
 
     # every region re-checked, however large (on 300 claims most would be over the share
     # past which a full check is quicker): the region's bounds are what is under test
     monkeypatch.setattr(incremental, "MAX_SHARE", 1.0)
+    if preload:
+        monkeypatch.setattr(checking, "PRELOAD_BYTES", 0)
+        monkeypatch.setenv("KB_JOBS", "2")
+        monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
     root = tmp_path / "kb"
     shutil.copytree(generated, root)
     rng = random.Random(seed)
@@ -219,6 +228,7 @@ def test_a_recheck_after_edits_equals_a_full_check(generated, tmp_path, seed, mo
         got = check(root, timings=timings)
         stages = json.loads(timings.read_text())["timings"]
         assert got == check(root, "--no-cache"), f"step {step}: {edit.__name__}"
+        assert ("load state" in stages) == preload
         if "load" in stages:  # (an edit that changed nothing needs neither: the stored findings)
             full.append(edit.__name__)
     assert full == []
