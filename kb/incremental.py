@@ -193,6 +193,7 @@ def state_of(analysis, files: dict[str, str | None], base: str) -> State:
     raw: dict[str, list[Finding]] = {path: [] for path in entries}
     cycles = []
     for finding in analysis.raw:
+        finding.id  # noqa: B018  (computed once, kept: the findings a re-check copies carry it)
         if finding.code == "KB104":
             cycles.append(finding)
         elif finding.path in raw:

@@ -121,7 +121,7 @@ def _as_dict(finding: Finding) -> dict:
         "claim_id": finding.claim_id,
         "source_id": finding.source_id,
         "other_claim_id": finding.other_claim_id,
-        "other_claim_ids": list(finding.other_claim_ids),
+        "other_claim_ids": finding.other_claim_ids,  # (a tuple: a list in JSON)
         "id": finding.id,
     }
 

@@ -113,6 +113,8 @@ def finish(raw: list[Finding], settings, acks: Acknowledgements) -> list[Finding
         keep = finding.severity and finding.code not in configured
         result.append(finding if keep else _with_severity(finding, level))
     result.sort(key=lambda f: (*f.sort_key(), SEVERITY_ORDER[f.severity]))
+    for finding in result:  # each computes its id once: the stored findings keep it
+        finding.id  # noqa: B018
     return result
 
 
