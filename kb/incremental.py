@@ -2,7 +2,7 @@
 
 A full ``kb check`` leaves behind, in ``.kb-cache/check-state`` (signed like the rest of the
 cache, :mod:`kb.cache`), for every file: its hash, the digest of its frontmatter, its raw
-findings (before acknowledgements and severities), and what its findings depend on, as
+findings (before acknowledgements; with their severities), and what its findings depend on, as
 *keys* it reads and writes:
 
 * ``i<id>``: the file that holds an id (existence, kind, every field another file reads:
@@ -41,7 +41,15 @@ from sys import intern
 from typing import NamedTuple
 
 from kb.cache import STATE_FILE
-from kb.checks import CHECKS, Acknowledgements, CheckContext, finish, raw_findings, record_acknowledgements
+from kb.checks import (
+    CHECKS,
+    Acknowledgements,
+    CheckContext,
+    finish,
+    raw_findings,
+    record_acknowledgements,
+    with_severities,
+)
 from kb.checks.evidence import has_archive, no_archive, quoted
 from kb.checks.numbers import has_figure, unit_group
 from kb.checks.references import (
@@ -88,7 +96,9 @@ class State(NamedTuple):
     base: str
     files: dict[str, str | None]  # relative path -> sha256 (None: not a readable file)
     entries: dict[str, Entry]
-    raw: dict[str, list[Finding]]  # relative path -> its raw findings, without KB104
+    # relative path -> its findings before acknowledgements (severities applied:
+    # kb.checks.with_severities), without KB104
+    raw: dict[str, list[Finding]]
     cycles: list[Finding]  # KB104
 
 
@@ -192,7 +202,7 @@ def state_of(analysis, files: dict[str, str | None], base: str) -> State:
         entries[path] = _entry(kind, path, loaded, ctx, entities, held, archive, keeper)
     raw: dict[str, list[Finding]] = {path: [] for path in entries}
     cycles = []
-    for finding in analysis.raw:
+    for finding in with_severities(analysis.raw, corpus.settings):
         finding.id  # noqa: B018  (computed once, kept: the findings a re-check copies carry it)
         if finding.code == "KB104":
             cycles.append(finding)
@@ -347,7 +357,7 @@ def recheck(
     ctx = CheckContext(corpus, graph, day, require_snapshots, ids=ids, scope=region)  # type: ignore[arg-type]
     checks = [check for check in CHECKS if check is not check_circular_sourcing]
     found: dict[str, list[Finding]] = {path: [] for path in region}
-    for finding in raw_findings(ctx, checks):
+    for finding in with_severities(raw_findings(ctx, checks), settings):
         if finding.path in found:
             found[finding.path].append(finding)
     # the entries of the region, with the keys its files read and write now

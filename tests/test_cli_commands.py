@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
@@ -93,3 +95,24 @@ def test_check_and_build_restore_the_garbage_collector_thresholds(minimal):
         result = CliRunner().invoke(main, [*args, "--root", str(minimal.root)])
         assert result.exit_code == 0, result.output
         assert gc.get_threshold() == before
+
+
+def _command(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    """The `kb` console command (kb.cli:run, which ends the process at once), in a child."""
+    code = "import sys; from kb.cli import run; sys.argv[0] = 'kb'; run()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def test_the_console_command_flushes_its_output_and_keeps_exit_codes(minimal):
+    every_rule = _command("rule", "--all")
+    assert every_rule.returncode == 0
+    assert every_rule.stdout == run("rule", "--all").output  # all of it, flushed before the exit
+    assert _command("check", "--root", str(minimal.root)).returncode == 0
+    (minimal.root / "claims" / "broken.md").write_text("---\nid: [\n---\n", encoding="utf-8")
+    failed = _command("check", "--root", str(minimal.root))
+    assert failed.returncode == 1 and "KB003" in failed.stdout
+    unknown = _command("show", "--root", str(minimal.root), "no-such-id")
+    assert unknown.returncode == run("show", "--root", str(minimal.root), "no-such-id").exit_code != 0
+    assert unknown.stderr
+    usage = _command("check", "--no-such-option")
+    assert usage.returncode == 2 and "No such option" in usage.stderr

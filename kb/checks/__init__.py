@@ -30,7 +30,16 @@ from kb.findings import SEVERITY_ORDER, Finding
 from kb.rules import RULES, lookup
 from kb.suggest import did_you_mean
 
-__all__ = ["CHECKS", "CheckContext", "acknowledgements", "finish", "raw_findings", "run_checks", "severities"]
+__all__ = [
+    "CHECKS",
+    "CheckContext",
+    "acknowledgements",
+    "finish",
+    "raw_findings",
+    "run_checks",
+    "severities",
+    "with_severities",
+]
 
 Check = Callable[[CheckContext], Iterator[Finding]]
 
@@ -103,19 +112,29 @@ def finish(raw: list[Finding], settings, acks: Acknowledgements) -> list[Finding
     levels = severities(settings)
     configured = {lookup(key).code for key in settings.rules}  # type: ignore[union-attr]
     findings = _acknowledge(settings, acks, raw)
-    result = []
-    for finding in findings:
-        level = levels[finding.code]
-        if level == "off":
-            continue
-        # A check may preset a severity (a missing snapshot is info unless required); a
-        # severity the user configured for the rule wins over it.
-        keep = finding.severity and finding.code not in configured
-        result.append(finding if keep else _with_severity(finding, level))
+    result = [_severity(finding, levels, configured) for finding in findings if levels[finding.code] != "off"]
     result.sort(key=lambda f: (*f.sort_key(), SEVERITY_ORDER[f.severity]))
     for finding in result:  # each computes its id once: the stored findings keep it
         finding.id  # noqa: B018
     return result
+
+
+def with_severities(raw: list[Finding], settings) -> list[Finding]:
+    """Raw findings with the severities :func:`finish` gives them (one for an unconfigured
+    rule that is off stays as it is; finish leaves it out): what kb.incremental keeps, so
+    that finishing them again copies none of them."""
+    levels = severities(settings)
+    configured = {lookup(key).code for key in settings.rules}  # type: ignore[union-attr]
+    return [finding if levels[finding.code] == "off" else _severity(finding, levels, configured) for finding in raw]
+
+
+def _severity(finding: Finding, levels: dict, configured: set) -> Finding:
+    """The finding with its rule's severity: a check may preset one (a missing snapshot is
+    info unless required); a severity the user configured for the rule wins over it."""
+    level = levels[finding.code]
+    if finding.severity == level or (finding.severity and finding.code not in configured):
+        return finding
+    return _with_severity(finding, level)
 
 
 def _rule_hint(key: str) -> str:
