@@ -16,7 +16,7 @@ from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
-from kb.cache import cache_enabled, load_findings, save_findings
+from kb.cache import cache_enabled, in_background, load_findings, save_findings
 from kb.progress import Progress, quiet
 
 if TYPE_CHECKING:
@@ -64,10 +64,8 @@ def check_findings(
         if result is not None:
             findings, saved = result
             with progress.stage("state"):
-                if saved is not None:
-                    save_state(settings.root, saved)
-                if current is not None:
-                    save_findings(settings.root, f"{current} {options}", findings)
+                key = None if current is None else f"{current} {options}"
+                in_background(_store, settings.root, saved, key, findings)
             return findings
     analysis = _analysis(settings, today, require_snapshots, progress, incremental=True)
     findings, parsed = analysis.findings, analysis.corpus.files_digest
@@ -100,6 +98,16 @@ def _walk(settings: Settings):
         large = False
     walk = partial(current_files, settings, max_reads=QUICK_READS)
     return Forked(walk, fork=large and jobs() > 1)
+
+
+def _store(root, state, key, findings) -> None:
+    """Save the state (when there is one) and the findings (when their key is known)."""
+    from kb.incremental import save_state
+
+    if state is not None:
+        save_state(root, state)
+    if key is not None:
+        save_findings(root, key, findings)
 
 
 def _load_state(settings, today, require_snapshots):

@@ -926,4 +926,7 @@ def run() -> None:
             stream.flush()
         except (OSError, ValueError):  # a reader that has gone, a stream already closed
             pass
+    from kb.cache import wait_for_writers
+
+    wait_for_writers()  # what the command stores in the cache is there when it has ended
     os._exit(code)

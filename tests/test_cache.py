@@ -488,3 +488,22 @@ def test_the_single_entries_file_of_cache_format_1_is_removed(base):
     (folder / "entries").write_bytes(b"kb-cache\0" + b"x" * 1000)  # what an older kb left
     run("check", "--exit-zero", "--root", str(base.root))
     assert not (folder / "entries").exists() and list(folder.glob("entries-*"))
+
+
+def test_a_background_write_is_there_for_the_next_read_and_never_overwrites_a_later_one(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+
+    def slow_save(root, name, value):
+        time.sleep(0.3)
+        kbcache.save_signed(root, name, value)
+
+    kbcache.in_background(slow_save, tmp_path, "x", 1)
+    assert kbcache._WRITERS  # a child writes it
+    assert kbcache.load_signed(tmp_path, "x") == 1  # the read waited for it
+    kbcache.in_background(slow_save, tmp_path, "x", 2)
+    kbcache.save_signed(tmp_path, "x", 3)  # waits for the child's write first: the last one wins
+    assert kbcache.load_signed(tmp_path, "x") == 3
+    assert not kbcache._WRITERS
