@@ -20,6 +20,7 @@ import click
 from kb import __version__
 from kb.cache import cache_enabled
 from kb.findings import printable
+from kb.inputs import QUICK_READS, current_files
 from kb.progress import Progress
 from kb.report import FORMATS, render, render_step_summary
 from kb.rules import RULES, lookup, render_rule
@@ -63,6 +64,18 @@ def left_out(*args, **kwargs):
     from kb.database import left_out as left
 
     return left(*args, **kwargs)
+
+
+def update_notes(*args, **kwargs):
+    from kb.database.notes import update_notes as update
+
+    return update(*args, **kwargs)
+
+
+def save_build_state(*args, **kwargs) -> None:
+    from kb.database.notes import save_build_state as save
+
+    save(*args, **kwargs)
 
 
 __all__ = ["main"]
@@ -373,10 +386,12 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     day = today.date() if today else None
     # Nothing changed? Asked first with the settings the inputs depend on, read without
     # pydantic; the full settings then confirm that they name the same inputs.
-    quick = None
+    quick = files = None
     if not no_cache and cache_enabled() and not exports_:
         quick = quick_settings((root or find_root()).resolve())
-        current = up_to_date(quick, output or quick.database_path, day) if quick is not None else None
+        if quick is not None:  # (the files as they are now: what a notes build starts from too)
+            files = current_files(quick, max_reads=QUICK_READS)
+        current = up_to_date(quick, output or quick.database_path, day, files) if quick is not None else None
         if current is not None and quick.claims_dir.is_dir() and (allow_errors or not current["errors"]):
             _say_up_to_date(output or quick.database_path, current)
             return
@@ -385,6 +400,7 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     settings = _settings(root)
     target = output or settings.database_path
     if quick is None or not _same_inputs(quick, settings):
+        files = None
         current = None if no_cache or not cache_enabled() else up_to_date(settings, target, day)
     if current is not None and (allow_errors or not current["errors"]):
         _say_up_to_date(target, current)
@@ -393,6 +409,27 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
         return
     _batch_gc()
     progress = Progress()
+    if cache is None and cache_enabled() and not exports_:
+        # only notes changed? then the database is copied with them rewritten (kb.database.notes)
+        try:
+            updated = update_notes(
+                settings,
+                target,
+                day,
+                files=files,
+                allow_errors=allow_errors,
+                lock_timeout=lock_timeout,
+                on_wait=_say,
+                progress=progress,
+            )
+        except BuildError as exc:
+            raise KbError(str(exc)) from None
+        finally:
+            progress.clear()
+        if updated is not None:
+            progress.write_timings()
+            _report_counts(target, updated, updated["left_out"])
+            return
     analysis = _analyse(settings, today, progress=progress, cache=cache, render=True)
     try:
         path = build_database(
@@ -406,7 +443,7 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     finally:
         progress.clear()
         progress.write_timings()
-    _report_build(analysis, path)
+    _report_build(analysis, path, cache)
     _write_exports(analysis, path, exports_)
 
 
@@ -469,19 +506,33 @@ def _report_refusal(exc: UnpublishedErrors, target: Path, root: Path, serving: s
     _say(f"not built: {count} in {files}; {state}{serving} (fix {them}, or pass --allow-errors)")
 
 
-def _report_build(analysis: Analysis, path: Path) -> None:
-    errors = [f for f in analysis.findings if f.fails]
-    click.echo(
-        f"Built {_shown(path)}: {len(analysis.corpus.claims)} claims, {len(analysis.corpus.sources)} sources, "
-        f"{len(analysis.findings)} findings ({len(errors)} errors)."
-    )
+def _report_build(analysis: Analysis, path: Path, cache: bool | None = None) -> None:
+    """Say what was built, and (unless the cache is off) leave what a build that only rewrites
+    notes starts from (kb.database.notes)."""
     codes = {}
     for finding in analysis.findings:
         if finding.code < "KB100":
             codes.setdefault(finding.path, f"{finding.code} {finding.name}")
-    for path in left_out(analysis):
-        _say(f"left out {path} ({codes[path]})")
-    if errors:
+    missing = [f"{path} ({codes[path]})" for path in left_out(analysis)]
+    counts = {
+        "claims": len(analysis.corpus.claims),
+        "sources": len(analysis.corpus.sources),
+        "findings": len(analysis.findings),
+        "errors": sum(1 for f in analysis.findings if f.fails),
+    }
+    _report_counts(path, counts, missing)
+    if cache_enabled(cache):
+        save_build_state(analysis, missing)
+
+
+def _report_counts(path: Path, counts: dict, missing: list[str]) -> None:
+    click.echo(
+        f"Built {_shown(path)}: {counts['claims']} claims, {counts['sources']} sources, "
+        f"{counts['findings']} findings ({counts['errors']} errors)."
+    )
+    for line in missing:
+        _say(f"left out {line}")
+    if counts["errors"]:
         _say("published with errors: run `kb check` to see them")
 
 
@@ -522,6 +573,14 @@ def serve(host, port, public, watch, allow_errors, root) -> None:
             return False
         if not is_stale(current):
             return False
+        try:  # only notes changed? (kb.database.notes)
+            updated = update_notes(current, current.database_path, allow_errors=allow_errors, on_wait=_say)
+        except BuildError as exc:
+            _say(f"build failed; still serving the previous build: {exc}")
+            return False
+        if updated is not None:
+            _report_counts(current.database_path, updated, updated["left_out"])
+            return True
         analysis = _analyse(current, None, render=True)
         serving = "; still serving the previous build" if current.database_path.is_file() else ""
         try:

@@ -134,9 +134,7 @@ def build_database(
     try:
         with _locked(target, lock_timeout, on_wait):
             _reached("lock")
-            for stale in target.parent.glob(f".{target.name}.*.tmp"):
-                stale.unlink(missing_ok=True)
-            temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            temp = _temporary(target)
             try:
                 _write(analysis, temp, progress)
                 with progress.stage("swap"):
@@ -149,6 +147,14 @@ def build_database(
         outcome = "the new database is in place but may not be durable" if replaced else "the previous one is unchanged"
         raise BuildError(f"cannot write {target}: {reason}; {outcome}") from None
     return target
+
+
+def _temporary(target: Path) -> Path:
+    """The temporary file a build writes (the lock held): those of interrupted builds are
+    swept first."""
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
 
 
 def _swap(temp: Path, target: Path) -> None:

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.inputs import QUICK_READS, current_fingerprint
+from kb.inputs import QUICK_READS, current_fingerprint, known_fingerprint
 
 if TYPE_CHECKING:
     from kb.settings import Settings
@@ -48,13 +48,19 @@ def is_stale(settings: Settings | QuickSettings, path: Path | None = None, today
     return current is None or built["input_hash"] != current
 
 
-def up_to_date(settings: Settings | QuickSettings, path: Path | None = None, today: date | None = None) -> dict | None:
+def up_to_date(
+    settings: Settings | QuickSettings, path: Path | None = None, today: date | None = None, files: tuple | None = None
+) -> dict | None:
     """The database's counts (claims, sources, findings, errors) when it was built from
-    exactly the current inputs, else None: then ``kb build`` has nothing to do."""
+    exactly the current inputs, else None: then ``kb build`` has nothing to do. ``files``:
+    what :func:`kb.inputs.current_files` gave for these settings (else it is asked now)."""
     built = _built((path or settings.database_path).resolve())
     if built is None:
         return None
-    current = current_fingerprint(settings, today, max_reads=QUICK_READS)
+    if files is None:
+        current = current_fingerprint(settings, today, max_reads=QUICK_READS)
+    else:
+        current = known_fingerprint(settings, today, *files)
     if current is None or built["input_hash"] != current:
         return None
     return built

@@ -1,0 +1,233 @@
+"""A build after edits of notes only rewrites those notes (kb.database.notes), and its
+database answers every query as a clean build's does; any other edit is a full build.
+
+Random note edits (claims and sources, added, changed, emptied, with Markdown, Chinese and
+characters the search folds) are compared with a clean build of the same files: every row
+of every table, and what each full-text table finds (and ranks) for the words involved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from generate import generate
+
+STEPS = int(os.environ.get("KB_TEST_STEPS", "8"))
+SEARCHED = {
+    "claims_fts": "claims",
+    "claims_search": "claims",
+    "sources_fts": "sources",
+    "sources_search": "sources",
+}
+NOTES = [
+    "A new note.",
+    "**Bold** words, a [link](https://example.com) and `code`.",
+    "关于亏损的说明：收入增长。",
+    "Zürich café naïve revenue losses",
+    "# Heading\n\n- one\n- two\n\n> quoted revenue",
+    "",
+]
+
+
+def build(root: Path, *extra: str, timings: Path | None = None) -> str:
+    env = {"KB_TIMINGS": str(timings)} if timings else {}
+    result = CliRunner().invoke(
+        main, ["build", "--allow-errors", "--root", str(root), *extra], env=env, catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def stages(timings: Path) -> dict:
+    return json.loads(timings.read_text())["timings"]
+
+
+def rows(path: Path) -> dict[str, list]:
+    """Every row of every table but the full-text ones (and their shadow tables)."""
+    with sqlite3.connect(path) as conn:
+        names = [row[0] for row in conn.execute("select name from sqlite_master where type = 'table' order by name")]
+        virtual = [name for name in names if name in SEARCHED]
+        out = {}
+        for name in names:
+            if any(name == v or name.startswith(v + "_") for v in virtual):
+                continue
+            cursor = conn.execute(f'select * from "{name}"')
+            columns = [d[0] for d in cursor.description]
+            found = [dict(zip(columns, row, strict=True)) for row in cursor]
+            for row in found:
+                row.pop("built_at", None)
+                row.pop("input_hash", None)  # (compared on its own: the clean build is elsewhere)
+            if name == "sqlite_stat1":  # (the full-text tables' own segments differ: not their answers)
+                found = [row for row in found if not any(row["tbl"].startswith(v + "_") for v in virtual)]
+            out[name] = sorted(found, key=repr)
+    return out
+
+
+def found(path: Path, words: list[str]) -> dict:
+    """What each full-text table finds for each word: the ids, in rank order, with bm25."""
+    with sqlite3.connect(path) as conn:
+        for index in ("claims_fts", "sources_fts"):  # the external-content index agrees with its table
+            conn.execute(f"insert into {index}({index}) values ('integrity-check')")
+        out = {}
+        for index, table in SEARCHED.items():
+            for word in words:
+                query = (
+                    f"select t.id, round(bm25({index}), 6) from {index} join {table} t on t.rowid = {index}.rowid "
+                    f"where {index} match ? order by bm25({index}), t.id"
+                )
+                out[index, word] = conn.execute(query, [f'"{word}"']).fetchall()
+    return out
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("generated") / "kb"
+    generate(root, 200, seed=5)
+    return root
+
+
+def _edit_note(rng: random.Random, path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, _, _ = text.partition("\n---\n")
+    path.write_text(head + "\n---\n" + rng.choice(NOTES) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_build_after_note_edits_equals_a_clean_build(generated, tmp_path, seed):
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    build(root)
+    rng = random.Random(seed)
+    files = sorted((root / "claims").rglob("*.md")) + sorted((root / "sources").rglob("*.md"))
+    timings = tmp_path / "timings.json"
+    for step in range(STEPS):
+        for path in rng.sample(files, rng.randint(1, 3)):
+            _edit_note(rng, path)
+        build(root, timings=timings)
+        assert "notes" in stages(timings) and "load" not in stages(timings), f"step {step}: not a notes build"
+        clean = tmp_path / f"clean-{step}.db"
+        build(root, "--no-cache", "-o", str(clean))
+        assert rows(root / "kb.db") == rows(clean), f"step {step}"
+        words = ["note", "bold", "revenue", "亏损", "zurich", "cafe", "heading", "quoted", "losses", "example"]
+        assert found(root / "kb.db", words) == found(clean, words), f"step {step}"
+        # and it is current: a build now has nothing to do
+        assert "is up to date" in build(root)
+
+
+def _frontmatter(rng, root):
+    path = sorted((root / "claims").rglob("*.md"))[0]
+    path.write_text(path.read_text(encoding="utf-8").replace("statement: ", "statement: Edited ", 1), encoding="utf-8")
+
+
+def _added(rng, root):
+    source = sorted((root / "claims").rglob("*.md"))[1]
+    text = source.read_text(encoding="utf-8").replace(f"id: {source.stem}", "id: a-new-claim", 1)
+    (source.parent / "a-new-claim.md").write_text(text, encoding="utf-8")
+
+
+def _removed(rng, root):
+    sorted((root / "sources").rglob("*.md"))[2].unlink()
+
+
+def _broken(rng, root):
+    path = sorted((root / "claims").rglob("*.md"))[3]
+    path.write_text("---\nid: [\n---\nA note.\n", encoding="utf-8")
+
+
+def _note_and_frontmatter(rng, root):
+    _edit_note(rng, sorted((root / "claims").rglob("*.md"))[4])
+    _frontmatter(rng, root)
+
+
+def _settings(rng, root):
+    settings = root / "kb.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    _edit_note(rng, sorted((root / "claims").rglob("*.md"))[5])
+
+
+def _other_build_since(rng, root):
+    _frontmatter(rng, root)
+    build(root, "--no-cache")  # (stores no state: the database is no longer the one described)
+    _edit_note(rng, sorted((root / "claims").rglob("*.md"))[6])
+
+
+@pytest.mark.parametrize(
+    "change", [_frontmatter, _added, _removed, _broken, _note_and_frontmatter, _settings, _other_build_since]
+)
+def test_anything_but_notes_is_a_full_build(generated, tmp_path, change):
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    build(root)
+    change(random.Random(0), root)
+    timings = tmp_path / "timings.json"
+    build(root, timings=timings)
+    assert "load" in stages(timings) and "notes" not in stages(timings)
+    clean = tmp_path / "clean.db"
+    build(root, "--no-cache", "-o", str(clean))
+    assert rows(root / "kb.db") == rows(clean)
+
+
+def test_a_note_edit_of_a_file_left_out_is_a_full_build(generated, tmp_path):
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    _broken(None, root)
+    output = build(root)
+    assert "left out" in output
+    path = sorted((root / "claims").rglob("*.md"))[3]
+    path.write_text(path.read_text(encoding="utf-8") + "More.\n", encoding="utf-8")
+    timings = tmp_path / "timings.json"
+    assert build(root, timings=timings) == output  # the same report, the file still named
+    assert "load" in stages(timings)
+    _edit_note(random.Random(1), sorted((root / "claims").rglob("*.md"))[0])
+    assert build(root, timings=timings) == output  # a notes build names it too
+    assert "notes" in stages(timings)
+
+
+def test_a_notes_build_with_errors_is_refused_as_a_full_build_is(generated, tmp_path):
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    build(root)
+    _edit_note(random.Random(2), sorted((root / "claims").rglob("*.md"))[0])
+    before = (root / "kb.db").read_bytes()
+    result = CliRunner().invoke(main, ["build", "--root", str(root)])
+    errors = sqlite3.connect(root / "kb.db").execute("select count(*) from findings where severity = 'error'")
+    if errors.fetchone()[0]:  # the generated knowledge base has errors: refused, nothing written
+        assert result.exit_code == 1 and (root / "kb.db").read_bytes() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX kill")
+@pytest.mark.parametrize("stage", ["lock", "rows", "integrity", "fsync", "replace"])
+def test_a_notes_build_killed_leaves_a_whole_database(generated, tmp_path, stage):
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    build(root)
+    before = rows(root / "kb.db")
+    path = sorted((root / "claims").rglob("*.md"))[0]
+    _edit_note(random.Random(3), path)
+    code = "import sys; from kb.cli import main; main(sys.argv[1:])"
+    env = {**os.environ, "KB_TEST_KILL_AT": stage}
+    done = subprocess.run(
+        [sys.executable, "-c", code, "build", "--allow-errors", "--root", str(root)], env=env, capture_output=True
+    )
+    assert done.returncode == -9
+    after = rows(root / "kb.db")
+    assert after == before or stage == "replace"  # before the replace: the previous database, whole
+    timings = tmp_path / "timings.json"
+    build(root, timings=timings)  # the next build finishes the job (and sweeps the temporary file)
+    assert not list(root.glob(".kb.db.*.tmp"))
+    clean = tmp_path / "clean.db"
+    build(root, "--no-cache", "-o", str(clean))
+    assert rows(root / "kb.db") == rows(clean)
