@@ -1,9 +1,11 @@
-"""The plain-paragraph fast path of kb.render gives exactly what markdown-it + nh3 give."""
+"""kb.render: raw HTML shown as text, autolinks and escapes as CommonMark has them, and the
+plain-paragraph fast path gives exactly what the parser + nh3 give."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -44,3 +46,44 @@ def test_fast_path_on_the_shipped_corpus():
     assert len(plain) > len(bodies) / 3  # most notes are plain prose
     for body in plain:
         assert plain_paragraphs(body) == render_parsed(body)
+
+
+@pytest.mark.parametrize(
+    ("note", "html"),
+    [
+        (
+            "<b>x</b> and <script>alert(1)</script>",
+            "<p>&lt;b&gt;x&lt;/b&gt; and &lt;script&gt;alert(1)&lt;/script&gt;</p>\n",
+        ),
+        ("<div>\nblock\n</div>", "<p>&lt;div&gt;\nblock\n&lt;/div&gt;</p>\n"),
+        ("<!-- a comment -->", "<p>&lt;!-- a comment --&gt;</p>\n"),
+        (
+            "<https://a.example> <me@a.example>",
+            '<p><a href="https://a.example" rel="nofollow noopener noreferrer">'
+            'https://a.example</a> <a href="mailto:me@a.example" rel="nofollow noopener noreferrer">me@a.example</a></p>\n',
+        ),
+        ("\\<b> and \\\\<b>", "<p>&lt;b&gt; and \\&lt;b&gt;</p>\n"),
+        (
+            "`<code>` and\n\n    <indented>",
+            "<p><code>&lt;code&gt;</code> and</p>\n<pre><code>&lt;indented&gt;\n</code></pre>\n",
+        ),
+        ("*<em>*", "<p><em>&lt;em&gt;</em></p>\n"),
+        ("~~struck~~, ~about~ 5", "<p><s>struck</s>, ~about~ 5</p>\n"),
+        (
+            "| a | b |\n|:--|--:|\n| 1 | 2 |",
+            "<table>\n<thead>\n<tr>\n<th>a</th>\n<th>b</th>\n</tr>\n</thead>\n"
+            "<tbody>\n<tr>\n<td>1</td>\n<td>2</td>\n</tr>\n</tbody>\n</table>\n",
+        ),
+        (
+            "[x](javascript:alert(1)) ![i](https://a.example/i.png)",
+            '<p><a href="" rel="nofollow noopener noreferrer">x</a> </p>\n',
+        ),
+    ],
+)
+def test_notes_render_as_commonmark_with_raw_html_as_text(note, html):
+    assert render_markdown(note) == html
+
+
+def test_a_note_with_the_held_character_is_rendered_by_markdown_it():
+    # "\u2e2e" stands in for "<" inside the cmark-gfm path: a note that has one goes elsewhere
+    assert render_markdown("⸮ <b>x</b> **y**") == "<p>⸮ &lt;b&gt;x&lt;/b&gt; <strong>y</strong></p>\n"
