@@ -55,7 +55,7 @@ __all__ = [
     "save_signed",
 ]
 
-FORMAT = 3  # bump when what an entry holds changes shape or meaning (3: Document.head)
+FORMAT = 4  # bump when what an entry holds changes shape or meaning (3: Document.head; 4: cmark-gfm HTML)
 SHARDS = 64
 STATE_FILE = "check-state"  # kb.incremental's state
 RACY_NS = 2_000_000_000

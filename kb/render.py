@@ -26,7 +26,11 @@ import cmarkgfm
 import nh3
 from cmarkgfm.cmark import Options
 
-__all__ = ["MAX_MARKUP_CHARACTERS", "MAX_RENDERED_LENGTH", "render_markdown"]
+__all__ = ["MAX_MARKUP_CHARACTERS", "MAX_RENDERED_LENGTH", "RENDERER", "render_markdown"]
+
+# What the HTML of a note depends on besides the note: a database whose notes another
+# renderer wrote is rebuilt whole, not patched (kb.database.notes)
+RENDERER = f"cmark-gfm {cmarkgfm.cmark.CMARK_VERSION} nh3 {nh3.__version__}"
 
 # markdown-it-py is linear, but with a large constant on the characters that open links,
 # images, emphasis, entities and raw HTML: about 25 µs each, so a 1 MiB body of `[` took 25 s

@@ -231,3 +231,16 @@ def test_a_notes_build_killed_leaves_a_whole_database(generated, tmp_path, stage
     clean = tmp_path / "clean.db"
     build(root, "--no-cache", "-o", str(clean))
     assert rows(root / "kb.db") == rows(clean)
+
+
+def test_another_renderer_of_notes_is_a_full_build(generated, tmp_path, monkeypatch):
+    from kb import render
+
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    build(root)
+    monkeypatch.setattr(render, "RENDERER", render.RENDERER + " (upgraded)")
+    _edit_note(random.Random(4), sorted((root / "claims").rglob("*.md"))[0])
+    timings = tmp_path / "timings.json"
+    build(root, timings=timings)
+    assert "load" in stages(timings) and "notes" not in stages(timings)

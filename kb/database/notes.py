@@ -51,10 +51,13 @@ _TABLES = {"claim": "claims", "source": "sources"}
 
 def _base(settings: Settings, today: date | None) -> str:
     """What every row depends on besides the files: the fingerprint of no files (settings
-    files, snapshots, kb and schema versions, the date)."""
+    files, snapshots, kb and schema versions, the date), the cache's format and the renderer
+    of notes (the other rows' HTML must be what this one would write)."""
+    from kb.cache import FORMAT
     from kb.inputs import fingerprint
+    from kb.render import RENDERER
 
-    return fingerprint(settings, today, "")
+    return f"{fingerprint(settings, today, '')} cache {FORMAT} {RENDERER}"
 
 
 def save_build_state(analysis: Analysis, left_out: list[str]) -> None:
