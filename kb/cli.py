@@ -380,7 +380,8 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
         kb build --export csl-json --export bibtex    # also kb.csl.json and kb.bib
 
     Nothing changed since the last build (same files, settings, date, kb version): the
-    database is left as it is ("up to date"); --no-cache builds anyway.
+    database is left as it is ("up to date"); only notes (the Markdown bodies) changed: it is
+    copied with them rewritten, not rebuilt; --no-cache builds anyway.
     """
     cache = False if no_cache else None
     day = today.date() if today else None
