@@ -131,6 +131,8 @@ def render_parsed(text: str) -> str:
 
 def _hold(text: str) -> str:
     """``text`` with every "<" that is neither escaped nor an autolink's held back."""
+    if "<" not in text:
+        return text
     parts, last = [], 0
     for link in _AUTOLINK.finditer(text):
         parts += [_OPEN.sub(lambda m: m.group(1) + _HELD, text[last : link.start()]), link.group()]
