@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import main
+from kb.settings import load_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate import generate
@@ -244,3 +245,66 @@ def test_another_renderer_of_notes_is_a_full_build(generated, tmp_path, monkeypa
     timings = tmp_path / "timings.json"
     build(root, timings=timings)
     assert "load" in stages(timings) and "notes" not in stages(timings)
+
+
+def _without_today(root: Path) -> None:
+    settings = root / "kb.toml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text("\n".join(line for line in text.split("\n") if not line.startswith("today")), encoding="utf-8")
+
+
+def test_a_notes_build_across_midnight_is_of_one_day(generated, tmp_path, monkeypatch):
+    """The date is read once: the database says the day its findings are of."""
+    from datetime import date
+
+    from kb import inputs as kb_inputs
+    from kb.database import notes
+
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    _without_today(root)
+    build(root, "--today", "2026-12-07")  # what a build on the 7th leaves
+
+    class Clock(date):
+        calls = 0
+
+        @classmethod
+        def today(cls):
+            cls.calls += 1
+            return date(2026, 12, 7) if cls.calls == 1 else date(2026, 12, 8)
+
+    monkeypatch.setattr(notes, "date", Clock)
+    monkeypatch.setattr(kb_inputs, "date", Clock)
+    _edit_note(random.Random(5), sorted((root / "claims").rglob("*.md"))[0])
+    settings = load_settings(root)
+    assert notes.update_notes(settings, settings.database_path, allow_errors=True) is not None
+    monkeypatch.undo()
+    assert "is up to date" in build(root, "--today", "2026-12-07")  # of the day it was checked for
+
+
+@pytest.mark.parametrize("damage", ["row", "page"])
+def test_a_database_changed_by_hand_gets_a_full_build(generated, tmp_path, damage):
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    build(root)
+    path = sorted((root / "claims").rglob("*.md"))[0]
+    conn = sqlite3.connect(root / "kb.db")
+    if damage == "row":  # the claim whose note is edited is gone
+        conn.execute("pragma foreign_keys = off")
+        conn.execute("delete from claims where path = ?", [path.relative_to(root).as_posix()])
+        conn.commit()
+        conn.close()
+    else:  # a page of the evidence table overwritten (the kb_build row still reads)
+        page_size = conn.execute("pragma page_size").fetchone()[0]
+        root_page = conn.execute("select rootpage from sqlite_master where name = 'evidence'").fetchone()[0]
+        conn.close()
+        with open(root / "kb.db", "r+b") as handle:
+            handle.seek((root_page - 1) * page_size)
+            handle.write(b"\xff" * page_size)
+    _edit_note(random.Random(6), path)
+    timings = tmp_path / "timings.json"
+    build(root, timings=timings)  # not an error: a whole new database
+    assert "load" in stages(timings)
+    clean = tmp_path / "clean.db"
+    build(root, "--no-cache", "-o", str(clean))
+    assert rows(root / "kb.db") == rows(clean)

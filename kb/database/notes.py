@@ -105,8 +105,9 @@ def update_notes(
     module's docstring); ``files``: what :func:`kb.inputs.current_files` gave for these
     settings, when the caller has it. Returns the database's counts (``kb_build``, with ``errors`` and
     ``left_out``) once the new database is in place; None when a full build is needed
-    (nothing has been written then). Raises :class:`BuildError` when the database cannot
-    be written (the previous one is left as it was)."""
+    (nothing has been written then: also when the database turns out not to be the one the
+    state describes, a row missing or a page damaged). Raises :class:`BuildError` when the
+    file cannot be written (the previous one is left as it was)."""
     from kb.cache import load_signed, save_signed
     from kb.frontmatter import FrontmatterError
     from kb.inputs import QUICK_READS, current_files, fingerprint
@@ -114,6 +115,7 @@ def update_notes(
 
     progress = progress or quiet()
     target = target.resolve()
+    today = today or settings.today or date.today()  # one date for the whole build, as a full build has
     built = _built(target)
     if built is None or (built["errors"] and not allow_errors):
         return None
@@ -182,12 +184,13 @@ def _write(
             finally:
                 temp.unlink(missing_ok=True)
         return True
-    except (OSError, sqlite3.Error) as exc:
-        reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
+    except (sqlite3.Error, SchemaError):
+        # the database is not what the state says (a row gone, a damaged page): nothing was
+        # replaced (no SQL runs after the swap), and a full build writes a whole new one
+        return False
+    except OSError as exc:
         outcome = "the new database is in place but may not be durable" if replaced else "the previous one is unchanged"
-        raise BuildError(f"cannot write {target}: {reason}; {outcome}") from None
-    except SchemaError as exc:
-        raise BuildError(str(exc)) from None
+        raise BuildError(f"cannot write {target}: {exc.strerror or exc}; {outcome}") from None
 
 
 def _update(path: Path, notes: list, input_hash: str, commit: str | None) -> None:
