@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from kb import MAX_FILE_BYTES, SCHEMA_VERSION, __version__
+from kb.settings_file import SETTINGS_FILES, settings_digest, settings_files
 
 if TYPE_CHECKING:  # kb.settings (pydantic) and kb.frontmatter (PyYAML) are not imported: a
     # `kb build` with nothing to do answers from here without them (kb.settings_file)
@@ -44,7 +45,6 @@ __all__ = [
     "signature",
 ]
 
-SETTINGS_FILES = ("kb.toml", "pyproject.toml")
 _CHUNK = 1 << 16  # a read of 1 MiB allocates 1 MiB each time, whatever the file holds
 
 
@@ -374,7 +374,7 @@ def fingerprint(settings: Settings | QuickSettings, today: date | None = None, f
     ``files`` is the :func:`files_digest` of the claim and source files' hashes
     (:attr:`kb.load.Corpus.files_digest`); without it the files are read now
     (:func:`current_hashes`)."""
-    configs, snapshots = _configs_and_snapshots(settings)
+    snapshots = _configs_and_snapshots(settings)[1]
     if files is None:
         files = files_digest(current_hashes(settings) or {})
     day = _day(settings, today)
@@ -386,9 +386,9 @@ def fingerprint(settings: Settings | QuickSettings, today: date | None = None, f
             info = path.stat()
             # ctime and inode too: an edit that puts size and mtime back still changes them
             digest.update(f"{path.name} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}\n".encode())
-    for path in configs:
-        digest.update(path.relative_to(settings.root).as_posix().encode() + b"\0")
-        _hash_file(digest, path)
+    # the settings as they were read (a kb.toml edited since: stale, never falsely current)
+    read = settings.settings_digest or settings_digest(settings_files(settings.root))
+    digest.update(f"settings {read}\n".encode())
     digest.update(f"files {files}\n".encode())
     return digest.hexdigest()
 

@@ -102,6 +102,12 @@ class Settings(_Config, InputPaths):
     site: SiteSettings = Field(default_factory=SiteSettings, description="What the published site says and allows.")
 
     _aliases: dict[str, str] | None = PrivateAttr(None)
+    _settings_digest: str | None = PrivateAttr(None)  # kb.settings_file.settings_digest, when loaded from files
+
+    @property
+    def settings_digest(self) -> str | None:
+        """The digest of the settings files these settings were read from (None: built in code)."""
+        return self._settings_digest
 
     def metric_name(self, name: str | None) -> str | None:
         """The canonical name of a metric: an alias resolves to the metric that declares it."""
@@ -122,11 +128,12 @@ class Settings(_Config, InputPaths):
 
 def load_settings(root: Path) -> Settings:
     """Read the settings of the knowledge base at ``root``."""
-    table, origin = read_table(root)
+    table, origin, digest = read_table(root)
     try:
         settings = Settings.model_validate({**table, "root": root}, strict=False)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, origin)) from None
+    settings._settings_digest = digest
     from kb.rules import lookup
 
     for table_name in ("rules", "acknowledge"):

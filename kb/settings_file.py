@@ -10,6 +10,7 @@ the full settings decide.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -17,7 +18,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-__all__ = ["InputPaths", "QuickSettings", "SettingsError", "find_root", "quick_settings", "read_table"]
+__all__ = [
+    "SETTINGS_FILES",
+    "InputPaths",
+    "QuickSettings",
+    "SettingsError",
+    "find_root",
+    "quick_settings",
+    "read_table",
+    "settings_digest",
+    "settings_files",
+]
 
 
 class SettingsError(Exception):
@@ -36,18 +47,47 @@ def find_root(start: Path | None = None) -> Path:
     return here
 
 
-def read_table(root: Path) -> tuple[dict, str]:
-    """The settings table and the name of the file it came from ("defaults" for none)."""
-    kb_toml, pyproject = root / "kb.toml", root / "pyproject.toml"
-    name = "kb.toml" if kb_toml.is_file() else "pyproject.toml"
+SETTINGS_FILES = ("kb.toml", "pyproject.toml")
+
+
+def settings_files(root: Path) -> dict[str, bytes | None]:
+    """The bytes of each settings file at ``root`` that is a file (None: not readable)."""
+    found: dict[str, bytes | None] = {}
+    for name in SETTINGS_FILES:
+        path = root / name
+        if path.is_file():
+            try:
+                found[name] = path.read_bytes()
+            except OSError:
+                found[name] = None
+    return found
+
+
+def settings_digest(files: dict[str, bytes | None]) -> str:
+    """The digest of the settings files' bytes: what the fingerprint of a build or a check
+    holds of its settings (those it read, not those on disk when it ends: a kb.toml
+    edited during a build leaves its database stale, never falsely current)."""
+    digest = hashlib.sha256()
+    for name, data in files.items():
+        digest.update(f"{name} {'-' if data is None else len(data)}\0".encode())
+        digest.update(data or b"")
+    return digest.hexdigest()
+
+
+def read_table(root: Path) -> tuple[dict, str, str]:
+    """The settings table, the name of the file it came from ("defaults" for none), and the
+    :func:`settings_digest` of the bytes it was read from."""
+    files = settings_files(root)
+    name = "kb.toml" if "kb.toml" in files else "pyproject.toml"
+    digest = settings_digest(files)
     try:
-        if kb_toml.is_file():
-            table = tomllib.loads(kb_toml.read_text(encoding="utf-8"))
-        elif pyproject.is_file():
-            tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+        if "kb.toml" in files:
+            table = tomllib.loads(_text(files["kb.toml"]))
+        elif "pyproject.toml" in files:
+            tool = tomllib.loads(_text(files["pyproject.toml"])).get("tool", {})
             table = tool.get("kb", {}) if isinstance(tool, dict) else None
         else:
-            return {}, "defaults"
+            return {}, "defaults", digest
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise SettingsError(f"{name}: cannot read the settings: {exc}") from None
     if not isinstance(table, dict):
@@ -56,7 +96,13 @@ def read_table(root: Path) -> tuple[dict, str]:
         raise SettingsError(f"{name}: root: unknown setting (the root is where the settings file is)")
     if env := os.environ.get("KB_SNAPSHOTS"):
         table["snapshots"] = [p for p in env.split(os.pathsep) if p]
-    return table, name
+    return table, name, digest
+
+
+def _text(data: bytes | None) -> str:
+    if data is None:
+        raise OSError("the file cannot be read")
+    return data.decode("utf-8")
 
 
 class InputPaths:
@@ -98,6 +144,7 @@ class QuickSettings(InputPaths):
     database: str = "kb.db"
     snapshots: list[str] = field(default_factory=list)
     today: date | None = None
+    settings_digest: str | None = None  # of the bytes these settings were read from
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -108,10 +155,10 @@ def quick_settings(root: Path) -> QuickSettings | None:
     reads them, or None when the file cannot be read or any of them is not of the plain
     form (a string, a list of strings, a date): then only the full settings can say."""
     try:
-        table, _ = read_table(root)
+        table, _, digest = read_table(root)
     except SettingsError:
         return None
-    values: dict = {}
+    values: dict = {"settings_digest": digest}
     for name in ("claims", "sources", "database"):
         if name in table:
             if not isinstance(table[name], str):

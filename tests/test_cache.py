@@ -507,3 +507,24 @@ def test_a_background_write_is_there_for_the_next_read_and_never_overwrites_a_la
     kbcache.save_signed(tmp_path, "x", 3)  # waits for the child's write first: the last one wins
     assert kbcache.load_signed(tmp_path, "x") == 3
     assert not kbcache._WRITERS
+
+
+def test_a_settings_file_edited_during_a_build_or_check_leaves_it_stale(base):
+    """What the fingerprint holds of the settings is what was read, not what is on disk
+    when the build ends: a kb.toml edited meanwhile makes the next build and check run."""
+    from kb.analyse import analyse_settings
+    from kb.checking import check_findings
+    from kb.database import build_database
+    from kb.database.state import up_to_date
+    from kb.settings_file import quick_settings
+
+    settings = load_settings(base.root)
+    settings_path = base.root / "kb.toml"
+    settings_path.write_text(settings_path.read_text() + '\n[rules]\nKB103 = "error"\n')  # after it was read
+    build_database(analyse_settings(settings, render=True), allow_errors=True)
+    check_findings(settings)
+    assert up_to_date(quick_settings(base.root)) is None  # the build must run again
+    assert "is up to date" not in run("build", "--allow-errors", "--root", str(base.root))
+    assert "is up to date" in run("build", "--allow-errors", "--root", str(base.root))
+    stored = check_findings(load_settings(base.root))
+    assert stored == check_findings(load_settings(base.root), cache=False)  # the new rule's severity
