@@ -444,8 +444,9 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     finally:
         progress.clear()
         progress.write_timings()
-    _report_build(analysis, path, cache)
+    missing = _report_build(analysis, path)
     _write_exports(analysis, path, exports_)
+    _keep_build_state(analysis, missing, cache)
 
 
 def _say_up_to_date(target: Path, current: dict) -> None:
@@ -507,9 +508,8 @@ def _report_refusal(exc: UnpublishedErrors, target: Path, root: Path, serving: s
     _say(f"not built: {count} in {files}; {state}{serving} (fix {them}, or pass --allow-errors)")
 
 
-def _report_build(analysis: Analysis, path: Path, cache: bool | None = None) -> None:
-    """Say what was built, and (unless the cache is off) leave what a build that only rewrites
-    notes starts from (kb.database.notes)."""
+def _report_build(analysis: Analysis, path: Path) -> list[str]:
+    """Say what was built; return the lines of the files left out."""
     codes = {}
     for finding in analysis.findings:
         if finding.code < "KB100":
@@ -522,7 +522,15 @@ def _report_build(analysis: Analysis, path: Path, cache: bool | None = None) -> 
         "errors": sum(1 for f in analysis.findings if f.fails),
     }
     _report_counts(path, counts, missing)
+    return missing
+
+
+def _keep_build_state(analysis: Analysis, missing: list[str], cache: bool | None = None) -> None:
+    """Unless the cache is off, leave what a build that only rewrites notes starts from
+    (kb.database.notes), once nothing else needs the analysis: its graph is freed first, so
+    that the state's dictionaries reuse its memory (they raised a 100k build's peak by 31 MB)."""
     if cache_enabled(cache):
+        analysis.graph.clear()
         save_build_state(analysis, missing)
 
 
@@ -593,7 +601,7 @@ def serve(host, port, public, watch, allow_errors, root) -> None:
         except BuildError as exc:
             _say(f"build failed{serving}: {exc}")
             return False
-        _report_build(analysis, path)
+        _keep_build_state(analysis, _report_build(analysis, path))
         return True
 
     rebuild()
@@ -956,7 +964,7 @@ def package(directory, wheel, root) -> None:
     if is_stale(settings):
         analysis = _analyse(settings, None, render=True)
         try:
-            _report_build(analysis, build_database(analysis))
+            _keep_build_state(analysis, _report_build(analysis, build_database(analysis)))
         except BuildError as exc:
             raise KbError(str(exc)) from None
     try:
