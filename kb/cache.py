@@ -194,6 +194,7 @@ class Cache:
         self.manifest_written = 0
         self.manifest_digest: str | None = None  # files_digest of the manifest's hashes
         self.dirty = False
+        wait_for_writers()  # (a child may still be writing this folder)
         if self.key is None:
             return
         manifest = _read_signed(self.folder / "manifest", self.key)
@@ -546,6 +547,12 @@ def load_all(
         with progress.stage("cache"):
             # every file in the manifest (none unreadable): its digest is the load's
             same = len(manifest) == len(hashes)
-            store.save(manifest, entries if write_entries else None, changed, loaded_digest if same else None)
+            # by a forked child when many entries changed: the build goes on with the graph, the
+            # checks and the database meanwhile (4.7 s of a clean build at 100k files)
+            save = (store.save, manifest, entries if write_entries else None, changed, loaded_digest if same else None)
+            if len(changed) >= PARALLEL_THRESHOLD:
+                in_background(*save)
+            else:
+                save[0](*save[1:])
     loaded = [(kind, path, loaded) for (kind, path), loaded in zip(files, results, strict=True)]
     return loaded, loaded_digest, hashes

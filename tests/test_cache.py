@@ -528,3 +528,21 @@ def test_a_settings_file_edited_during_a_build_or_check_leaves_it_stale(base):
     assert "is up to date" in run("build", "--allow-errors", "--root", str(base.root))
     stored = check_findings(load_settings(base.root))
     assert stored == check_findings(load_settings(base.root), cache=False)  # the new rule's severity
+
+
+def test_the_cache_written_by_a_child_is_there_for_the_next_command(base, monkeypatch):
+    """Past PARALLEL_THRESHOLD files parsed, a forked child writes the cache while the build
+    goes on: the next build (and check) finds it whole."""
+    import threading
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+    monkeypatch.setattr(kbcache, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setenv("KB_JOBS", "1")  # (parsing in this process: only the write is forked)
+    written = []
+    real = kbcache.in_background
+    monkeypatch.setattr(kbcache, "in_background", lambda *args: written.append(1) or real(*args))
+    run("build", "--allow-errors", "--root", str(base.root))
+    assert written
+    assert "is up to date" in run("build", "--allow-errors", "--root", str(base.root))
+    assert all(loaded.record or loaded.findings for loaded in kbcache.Cache(base.root).entries.values())
+    assert len(kbcache.Cache(base.root).manifest) == len(list(base.root.rglob("*.md")))
