@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from kb import __version__
-from kb.inputs import files_digest
+from kb.inputs import Forked, files_digest
 
 __all__ = [
     "FORMAT",
@@ -283,47 +283,38 @@ def save_findings(root: Path, key: str, findings: list) -> None:
 
 # --- writes a forked child finishes while the command goes on ----------------------------
 
-_WRITERS: list[int] = []  # forked children writing to a cache folder
+_WRITERS: list = []  # kb.inputs.Forked children writing to a cache folder
 
 
 def in_background(function, *args) -> None:
-    """``function(*args)`` (a write to the cache) in a forked child, while this process goes
-    on (a re-check at 100k files prints its report meanwhile instead of first pickling 40,000
-    findings: 0.2 s). Every read or write of a stored value waits for such children first, and
-    so does the end of the process (``kb`` itself, and :mod:`atexit` for a library caller):
-    what a command stored is there once it has ended. Where a fork is not safe (another thread
-    runs) or fails, the function runs here and now."""
-    import threading
-
-    if not hasattr(os, "fork") or threading.active_count() > 1:
-        function(*args)
+    """``function(*args)`` (a write to the cache) in a forked child (:class:`kb.inputs.Forked`),
+    while this process goes on (a re-check at 100k files prints its report meanwhile instead
+    of first pickling 40,000 findings: 0.2 s). Every read or write of a stored value waits for
+    such children first, and so does the end of the process (``kb`` itself, and
+    :mod:`atexit` for a library caller): what a command stored is there once it has ended.
+    Where a fork is not safe (another thread runs) or fails, the function runs here and now;
+    a child that fails is redone here when waited for."""
+    writer = Forked(_write_alone, function, *args)
+    if not writer.forked:
+        writer.result()
         return
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        child = os.fork()
-    except OSError:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        function(*args)
-        return
-    if child == 0:  # the child: Ctrl-C meant for the command does not cut its write short
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-            function(*args)
-        finally:
-            os._exit(0)
-    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     if not _WRITERS:
         atexit.register(wait_for_writers)
-    _WRITERS.append(child)
+    _WRITERS.append(writer)
+
+
+def _write_alone(function, *args) -> None:
+    """In the child: the write, which Ctrl-C meant for the command does not cut short, and
+    which waits for no sibling (the parent's list is not the child's to wait on)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WRITERS.clear()
+    function(*args)
 
 
 def wait_for_writers() -> None:
     """Wait until every child :func:`in_background` started has finished."""
     while _WRITERS:
-        with contextlib.suppress(ChildProcessError, InterruptedError):
-            os.waitpid(_WRITERS[-1], 0)
-        _WRITERS.pop()
+        _WRITERS.pop(0).result()
 
 
 # --- loading every file through the cache, in parallel when many need parsing -------------
