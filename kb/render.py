@@ -85,6 +85,15 @@ _AUTOLINK = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)>"
 )
 _OPEN = re.compile(r"(?<!\\)((?:\\\\)*)<")  # a "<" after an even number of backslashes: not escaped
+# A link destination in angle brackets, `[x](<a b>)` or `[x]: <a b>`: its "<" is kept when
+# the rest of the link follows (then it is no HTML for either parser); when it does not,
+# markdown-it shows the text, so the "(" or ":" before it is escaped as well: a held "<"
+# would start a destination cmark-gfm accepts, a link (or definition) markdown-it never made.
+_TITLE = r"""(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?"""
+_INLINE_AFTER = re.compile(r"<[^<>\n]*>" + _TITLE + r"\s*\)")
+_INLINE_BEFORE = re.compile(r"\]\([ \t]*\n?[ \t]*\Z")
+_DEFINITION_AFTER = re.compile(r"<[^<>\n]*>" + _TITLE.replace(r"\s", "[ \t]") + r"[ \t]*(?:\n|\Z)")
+_DEFINITION_BEFORE = re.compile(r"(?:\A|\n) {0,3}\[[^\]\n]+\]:[ \t]*\n?[ \t]*\Z")
 
 
 # A line the parser renders as plain paragraph text, character for character: none of the
@@ -130,14 +139,35 @@ def render_parsed(text: str) -> str:
 
 
 def _hold(text: str) -> str:
-    """``text`` with every "<" that is neither escaped nor an autolink's held back."""
+    """``text`` with every "<" that is neither escaped, an autolink's nor a link destination's
+    held back (and the "(" or ":" before a destination that is no link escaped)."""
     if "<" not in text:
         return text
+    edits: dict[int, str] = {}
+    for match in _OPEN.finditer(text):
+        at = match.end() - 1
+        if _AUTOLINK.match(text, at):
+            continue
+        before = text[max(0, at - 1100) : at]  # (a link label is at most 999 characters)
+        for after, preceded, opener in (
+            (_INLINE_AFTER, _INLINE_BEFORE, "]("),
+            (_DEFINITION_AFTER, _DEFINITION_BEFORE, "]:"),
+        ):
+            if found := preceded.search(before):
+                if after.match(text, at):
+                    break  # a destination: kept
+                edits[at - len(before) + found.start() + found.group().rindex(opener) + 1] = "\\" + opener[1]
+                edits[at] = _HELD
+                break
+        else:
+            edits[at] = _HELD
+    if not edits:
+        return text
     parts, last = [], 0
-    for link in _AUTOLINK.finditer(text):
-        parts += [_OPEN.sub(lambda m: m.group(1) + _HELD, text[last : link.start()]), link.group()]
-        last = link.end()
-    parts.append(_OPEN.sub(lambda m: m.group(1) + _HELD, text[last:]))
+    for position in sorted(edits):
+        parts += [text[last:position], edits[position]]
+        last = position + 1
+    parts.append(text[last:])
     return "".join(parts)
 
 

@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from kb.frontmatter import read_frontmatter
-from kb.render import plain_paragraphs, render_markdown, render_parsed
+from kb.render import _render_markdown_it, plain_paragraphs, render_markdown, render_parsed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,3 +87,34 @@ def test_notes_render_as_commonmark_with_raw_html_as_text(note, html):
 def test_a_note_with_the_held_character_is_rendered_by_markdown_it():
     # "\u2e2e" stands in for "<" inside the cmark-gfm path: a note that has one goes elsewhere
     assert render_markdown("⸮ <b>x</b> **y**") == "<p>⸮ &lt;b&gt;x&lt;/b&gt; <strong>y</strong></p>\n"
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "[x](<https://a.example/a b>)",
+        '[x](<https://a.example/a> "a title")',
+        "[x]: <https://a.example/a b>\n\n[y][x]",
+        "[x](<b>)",
+        "[x](<script>alert(1)</script>)",
+        "before [x](<script>) [y](<a>b>) after",
+        "[x]: <script>alert(1)\n\n[x]",
+        " [a:b]: <c>d\n\n[a:b]",
+        "[x](\n<https://a.example/c d>)",
+    ],
+)
+def test_angle_bracket_destinations_render_as_markdown_it_renders_them(note):
+    """A "<" that opens a link destination is no HTML: kept when the link is whole, else the
+    link is broken as markdown-it has it (the held character never starts a destination)."""
+    assert render_parsed(note) == _render_markdown_it(note)
+
+
+LINKISH = ["[x]", "(", ")", "<", ">", "b", " ", "\n", ":", "]", "[", '"t"', "https://a.example", "\\", "`", "*"]
+
+
+@given(st.lists(st.sampled_from(LINKISH), max_size=25).map("".join))
+@example("[x](<b)")
+@example("[x]: <b\n\n[x]")
+def test_the_held_character_never_reaches_the_html(note):
+    html = render_parsed(note)
+    assert "\u2e2e" not in html and "%E2%B8%AE" not in html
