@@ -57,7 +57,7 @@ __all__ = [
 
 FORMAT = 4  # bump when what an entry holds changes shape or meaning (3: Document.head; 4: cmark-gfm HTML)
 SHARDS = 64
-STATE_FILE = "check-state"  # kb.incremental's state
+CHECK_STATE = "check-state"  # kb.incremental's state
 RACY_NS = 2_000_000_000
 _MAGIC = b"kb-cache\0"
 _DIGEST = 32

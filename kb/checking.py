@@ -89,11 +89,11 @@ PRELOAD_BYTES = 8 << 20
 def _walk(settings: Settings):
     """The walk of :func:`kb.inputs.current_files`: in a forked child (:class:`kb.inputs.Forked`)
     when there is a large state to load meanwhile and two cores to do both."""
-    from kb.cache import STATE_FILE, jobs
+    from kb.cache import CHECK_STATE, jobs
     from kb.inputs import QUICK_READS, Forked, current_files
 
     try:
-        large = (settings.root / ".kb-cache" / STATE_FILE).stat().st_size >= PRELOAD_BYTES
+        large = (settings.root / ".kb-cache" / CHECK_STATE).stat().st_size >= PRELOAD_BYTES
     except OSError:
         large = False
     walk = partial(current_files, settings, max_reads=QUICK_READS)

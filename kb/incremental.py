@@ -40,7 +40,7 @@ from pathlib import Path
 from sys import intern
 from typing import NamedTuple
 
-from kb.cache import STATE_FILE
+from kb.cache import CHECK_STATE
 from kb.checks import (
     CHECKS,
     Acknowledgements,
@@ -214,14 +214,14 @@ def state_of(analysis, files: dict[str, str | None], base: str) -> State:
 def save_state(root: Path, state: State) -> None:
     from kb.cache import save_signed
 
-    save_signed(root, STATE_FILE, state)
+    save_signed(root, CHECK_STATE, state)
 
 
 def load_state(settings: Settings, today: date | None, require_snapshots: bool) -> State | None:
     """The state stored for these settings, date and options (None: none usable)."""
     from kb.cache import load_signed
 
-    state = load_signed(settings.root, STATE_FILE)
+    state = load_signed(settings.root, CHECK_STATE)
     return state if isinstance(state, State) and state.base == base_key(settings, today, require_snapshots) else None
 
 

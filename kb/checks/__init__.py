@@ -109,8 +109,7 @@ def record_acknowledgements(record) -> tuple[tuple[str, str, int, int], ...]:
 def finish(raw: list[Finding], settings, acks: Acknowledgements) -> list[Finding]:
     """Apply the acknowledgements (adding KB901 for unused ones) and the configured
     severities to raw findings, and sort them."""
-    levels = severities(settings)
-    configured = {lookup(key).code for key in settings.rules}  # type: ignore[union-attr]
+    levels, configured = _levels(settings)
     findings = _acknowledge(settings, acks, raw)
     result = [_severity(finding, levels, configured) for finding in findings if levels[finding.code] != "off"]
     result.sort(key=lambda f: (*f.sort_key(), SEVERITY_ORDER[f.severity]))
@@ -123,9 +122,13 @@ def with_severities(raw: list[Finding], settings) -> list[Finding]:
     """Raw findings with the severities :func:`finish` gives them (one for an unconfigured
     rule that is off stays as it is; finish leaves it out): what kb.incremental keeps, so
     that finishing them again copies none of them."""
-    levels = severities(settings)
-    configured = {lookup(key).code for key in settings.rules}  # type: ignore[union-attr]
+    levels, configured = _levels(settings)
     return [finding if levels[finding.code] == "off" else _severity(finding, levels, configured) for finding in raw]
+
+
+def _levels(settings) -> tuple[dict, set]:
+    """(each rule's severity, the rules whose severity the settings configure)."""
+    return severities(settings), {lookup(key).code for key in settings.rules}  # type: ignore[union-attr]
 
 
 def _severity(finding: Finding, levels: dict, configured: set) -> Finding:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_NOTES", "save_build_state", "update_notes"]
 
-STATE_FILE = "build-state"
+BUILD_STATE = "build-state"
 MAX_NOTES = 200  # more changed files than this: a full build (a copy is then no saving)
 _TABLES = {"claim": "claims", "source": "sources"}
 
@@ -87,7 +87,7 @@ def save_build_state(analysis: Analysis, left_out: list[str]) -> None:
         "heads": heads,
         "left_out": left_out,
     }
-    save_signed(settings.root, STATE_FILE, state)
+    save_signed(settings.root, BUILD_STATE, state)
 
 
 def update_notes(
@@ -119,7 +119,7 @@ def update_notes(
     built = _built(target)
     if built is None or (built["errors"] and not allow_errors):
         return None
-    state = load_signed(settings.root, STATE_FILE)
+    state = load_signed(settings.root, BUILD_STATE)
     if not (
         isinstance(state, dict)
         and state.get("input_hash") == built["input_hash"]
@@ -153,7 +153,7 @@ def update_notes(
     input_hash = fingerprint(settings, today, digest)
     if not _write(target, notes, built["input_hash"], input_hash, settings.root, lock_timeout, on_wait, progress):
         return None
-    save_signed(settings.root, STATE_FILE, {**state, "input_hash": input_hash, "files": hashes})
+    save_signed(settings.root, BUILD_STATE, {**state, "input_hash": input_hash, "files": hashes})
     return {**built, "input_hash": input_hash, "left_out": state["left_out"]}
 
 
@@ -228,18 +228,17 @@ def _note(conn: sqlite3.Connection, table: str, id_: str, body: str | None, body
     rowid, old = row[0], dict(zip(columns, row[1:], strict=True))
     new = {**old, "body": body}
 
-    def values(row: dict, names: tuple, folded: bool) -> list:
-        return [index_text(row[name]) if folded else row[name] for name in names]
+    def entry(names: tuple, folded: bool, row: dict) -> tuple[str, str, list]:
+        """The index's column list, its placeholders, and the row's text for it."""
+        texts = [index_text(row[name]) if folded else row[name] for name in names]
+        return ", ".join(f"[{name}]" for name in names), ", ".join("?" for _ in names), texts
 
     for index, names, folded in indexes:
-        listed, marks = ", ".join(f"[{name}]" for name in names), ", ".join("?" for _ in names)
+        listed, marks, texts = entry(names, folded, old)
         conn.execute(
-            f"insert into [{index}] ([{index}], rowid, {listed}) values ('delete', ?, {marks})",
-            [rowid, *values(old, names, folded)],
+            f"insert into [{index}] ([{index}], rowid, {listed}) values ('delete', ?, {marks})", [rowid, *texts]
         )
     conn.execute(f"update [{table}] set body = ?, body_html = ? where rowid = ?", [body, body_html, rowid])
     for index, names, folded in indexes:
-        listed, marks = ", ".join(f"[{name}]" for name in names), ", ".join("?" for _ in names)
-        conn.execute(
-            f"insert into [{index}] (rowid, {listed}) values (?, {marks})", [rowid, *values(new, names, folded)]
-        )
+        listed, marks, texts = entry(names, folded, new)
+        conn.execute(f"insert into [{index}] (rowid, {listed}) values (?, {marks})", [rowid, *texts])
