@@ -82,7 +82,10 @@ def check_findings(
 
 
 # A stored state this large (about 15,000 files) takes long enough to load that a child
-# process walks the knowledge base meanwhile: at 100k files each takes 0.6-0.9 s.
+# process walks the knowledge base meanwhile: at 100k files each takes 0.6-0.9 s. Only the
+# walk can tell whether anything changed, so the state is loaded also when nothing did: a
+# check with nothing changed pays about 0.3 s for it at 100k (1.75 -> 2.0-2.2 s), a check
+# after an edit, the common case while writing, saves 0.8 s (3.8 -> 2.9 s, measured then).
 PRELOAD_BYTES = 8 << 20
 
 
