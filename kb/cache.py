@@ -294,7 +294,7 @@ def in_background(function, *args) -> None:
     :mod:`atexit` for a library caller): what a command stored is there once it has ended.
     Where a fork is not safe (another thread runs) or fails, the function runs here and now;
     a child that fails is redone here when waited for."""
-    writer = Forked(_write_alone, function, *args)
+    writer = Forked(_write_alone, os.getpid(), function, *args)
     if not writer.forked:
         writer.result()
         return
@@ -303,11 +303,13 @@ def in_background(function, *args) -> None:
     _WRITERS.append(writer)
 
 
-def _write_alone(function, *args) -> None:
-    """In the child: the write, which Ctrl-C meant for the command does not cut short, and
-    which waits for no sibling (the parent's list is not the child's to wait on)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WRITERS.clear()
+def _write_alone(parent: int, function, *args) -> None:
+    """The write; in the child (not in ``parent``, where it runs when the fork could not be
+    made or the child failed), one that Ctrl-C meant for the command does not cut short, and
+    that waits for no sibling (the parent's list is not the child's to wait on)."""
+    if os.getpid() != parent:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _WRITERS.clear()
     function(*args)
 
 

@@ -546,3 +546,16 @@ def test_the_cache_written_by_a_child_is_there_for_the_next_command(base, monkey
     assert "is up to date" in run("build", "--allow-errors", "--root", str(base.root))
     assert all(loaded.record or loaded.findings for loaded in kbcache.Cache(base.root).entries.values())
     assert len(kbcache.Cache(base.root).manifest) == len(list(base.root.rglob("*.md")))
+
+
+def test_a_write_done_here_leaves_ctrl_c_as_it_was(tmp_path, monkeypatch):
+    """Where no child can be forked the write runs in this process: Ctrl-C still interrupts
+    it afterwards (a server started later would inherit an ignored SIGINT)."""
+    import signal
+    import threading
+
+    monkeypatch.setattr(threading, "active_count", lambda: 2)  # a thread runs: no fork
+    before = signal.getsignal(signal.SIGINT)
+    kbcache.in_background(kbcache.save_signed, tmp_path, "x", 1)
+    assert kbcache.load_signed(tmp_path, "x") == 1
+    assert signal.getsignal(signal.SIGINT) == before
