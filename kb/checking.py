@@ -21,9 +21,11 @@ from kb.progress import Progress, quiet
 
 if TYPE_CHECKING:
     from kb.findings import Finding
+    from kb.inputs import Forked
     from kb.settings import Settings
+    from kb.settings_file import QuickSettings
 
-__all__ = ["check_findings"]
+__all__ = ["check_findings", "start_walk"]
 
 
 def check_findings(
@@ -32,40 +34,53 @@ def check_findings(
     require_snapshots: bool = False,
     progress: Progress | None = None,
     cache: bool | None = None,
+    walk: Forked | None = None,
 ) -> list[Finding]:
     """The findings of the whole knowledge base, as a full check gives them. ``cache=False``
-    (or ``KB_NO_CACHE=1``) analyses everything and stores nothing."""
+    (or ``KB_NO_CACHE=1``) analyses everything and stores nothing. ``walk``: what
+    :func:`start_walk` started for these settings' folders (closed here)."""
     from kb.inputs import fingerprint, known_fingerprint
 
     progress = progress or quiet()
     if not cache_enabled(cache):
+        if walk is not None:
+            walk.close()
         return _analysis(settings, today, require_snapshots, progress, cache=False).findings
     options = f"snapshots={require_snapshots}"
-    walk = _walk(settings)
-    preloaded, forked = None, walk.forked
+    walk = walk or start_walk(settings)
+    state = current = None
     try:
-        if forked:  # meanwhile, what a re-check starts from (the walk is over half its time)
+        if walk.forked:
+            # a large state, loaded while a child walks: a re-check from it gives the findings
+            # even with nothing changed, as quickly as the stored report would (so neither
+            # the report nor the fingerprint it is stored under is needed)
             with progress.stage("load state"):
-                preloaded = _load_state(settings, today, require_snapshots)
-        with progress.stage("fingerprint"):
-            hashes, digest = walk.result()
-            current = known_fingerprint(settings, today, hashes, digest)
-            findings = None if current is None else load_findings(settings.root, f"{current} {options}")
+                state = _load_state(settings, today, require_snapshots)
+            with progress.stage("walk"):
+                hashes = walk.result()[0]
+        else:
+            with progress.stage("fingerprint"):
+                hashes, digest = walk.result()
+                current = known_fingerprint(settings, today, hashes, digest)
+                findings = None if current is None else load_findings(settings.root, f"{current} {options}")
+            if findings is not None:
+                return findings
+            if hashes is not None:
+                state = _load_state(settings, today, require_snapshots)
     finally:
         walk.close()
-    if findings is not None:
-        return findings
     from kb.incremental import base_key, recheck, save_state, state_of  # the checks, networkx, the models
 
-    if hashes is not None:
+    if hashes is not None and state is not None:
         with progress.stage("recheck"):
-            state = preloaded if forked else _load_state(settings, today, require_snapshots)
-            result = None if state is None else recheck(settings, today, require_snapshots, hashes, state)
+            result = recheck(settings, today, require_snapshots, hashes, state)
         if result is not None:
             findings, saved = result
-            with progress.stage("state"):
-                key = None if current is None else f"{current} {options}"
-                in_background(_store, settings.root, saved, key, findings)
+            key = None if current is None else f"{current} {options}"
+            if saved is not None or key is not None:
+                with progress.stage("state"):
+                    in_background(_store, settings.root, saved, key, findings)
+            _keep(state, saved, hashes)
             return findings
     analysis = _analysis(settings, today, require_snapshots, progress, incremental=True)
     findings, parsed = analysis.findings, analysis.corpus.files_digest
@@ -82,16 +97,19 @@ def check_findings(
 
 
 # A stored state this large (about 15,000 files) takes long enough to load that a child
-# process walks the knowledge base meanwhile: at 100k files each takes 0.6-0.9 s. Only the
-# walk can tell whether anything changed, so the state is loaded also when nothing did: a
-# check with nothing changed pays about 0.3 s for it at 100k (1.75 -> 2.0-2.2 s), a check
-# after an edit, the common case while writing, saves 0.8 s (3.8 -> 2.9 s, measured then).
+# process walks the knowledge base meanwhile: at 100k files each takes 0.7-1.1 s. Only the
+# walk can tell whether anything changed, so the state is loaded also when nothing did, and
+# the findings are then re-checked from it (0.3 s at 100k, about what loading the stored
+# report costs): a check after an edit, the common case while writing, is 1.3 s quicker
+# (3.8 -> 2.5 s, measured then), and stores no report (a third of a second, then waited for).
 PRELOAD_BYTES = 8 << 20
 
 
-def _walk(settings: Settings):
-    """The walk of :func:`kb.inputs.current_files`: in a forked child (:class:`kb.inputs.Forked`)
-    when there is a large state to load meanwhile and two cores to do both."""
+def start_walk(settings: Settings | QuickSettings) -> Forked:
+    """The walk of :func:`kb.inputs.current_files`, for :func:`check_findings`: started now in a
+    forked child (:class:`kb.inputs.Forked`) when there is a large state to load meanwhile
+    and two cores to do both, else done when its result is asked for. ``kb check`` starts it
+    before it reads the full settings (pydantic: 0.2 s), which then take no time of their own."""
     from kb.cache import CHECK_STATE, jobs
     from kb.inputs import QUICK_READS, Forked, current_files
 
@@ -99,8 +117,21 @@ def _walk(settings: Settings):
         large = (settings.root / ".kb-cache" / CHECK_STATE).stat().st_size >= PRELOAD_BYTES
     except OSError:
         large = False
-    walk = partial(current_files, settings, max_reads=QUICK_READS)
-    return Forked(walk, fork=large and jobs() > 1)
+    fork = large and jobs() > 1
+    # forked, the walk is not split in two again (this process, loading the state, has the
+    # other core), and its digest is not needed (the findings are re-checked from the state)
+    walk = partial(current_files, settings, max_reads=QUICK_READS, split=not fork, digest=not fork)
+    return Forked(walk, fork=fork)
+
+
+# What the last re-check loaded and made, kept until the next one: freeing the millions of
+# objects of a state costs 0.2 s at 100k files (a tenth of a re-check), and ``kb`` ends
+# without freeing anything (kb.cli.run).
+_kept: list = []
+
+
+def _keep(*values) -> None:
+    _kept[:] = values
 
 
 def _store(root, state, key, findings) -> None:

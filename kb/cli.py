@@ -265,10 +265,22 @@ def check(
         kb check --strict --require-snapshots --format github
         kb check --format sarif -o kb.sarif
     """
-    settings = _settings(root)
-    _batch_gc()
-    progress = Progress()
-    findings = _checked(settings, today, require_snapshots, progress, no_cache)
+    from kb.checking import start_walk
+
+    # the files are walked (in a child, when worth it) while the full settings are read
+    quick = None if no_cache or not cache_enabled() else _quick_settings(root)
+    walk = start_walk(quick) if quick is not None else None
+    try:
+        settings = _settings(root)
+        if walk is not None and not _same_inputs(quick, settings):  # type: ignore[arg-type]
+            walk.close()
+            walk = None
+        _batch_gc()
+        progress = Progress()
+        findings = _checked(settings, today, require_snapshots, progress, no_cache, walk)
+    finally:
+        if walk is not None:
+            walk.close()
     progress.write_timings()
     findings = _limit(findings, paths, settings.root)
     report = render(findings, fmt or "concise", settings.root, show_acknowledged)
@@ -285,14 +297,19 @@ def check(
         sys.exit(1)
 
 
-def _checked(settings: Settings, today, require_snapshots: bool, progress: Progress, no_cache: bool) -> list:
+def _checked(settings: Settings, today, require_snapshots: bool, progress: Progress, no_cache: bool, walk) -> list:
     """The findings of the whole knowledge base (kb.checking: the stored report, a re-check or
     a full analysis)."""
     from kb.checking import check_findings
 
     try:
         return check_findings(
-            settings, today.date() if today else None, require_snapshots, progress, cache=False if no_cache else None
+            settings,
+            today.date() if today else None,
+            require_snapshots,
+            progress,
+            cache=False if no_cache else None,
+            walk=walk,
         )
     except SettingsError as exc:
         raise KbError(str(exc)) from None
@@ -389,7 +406,7 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     # pydantic; the full settings then confirm that they name the same inputs.
     quick = files = None
     if not no_cache and cache_enabled() and not exports_:
-        quick = quick_settings((root or find_root()).resolve())
+        quick = _quick_settings(root)
         if quick is not None:  # (the files as they are now: what a notes build starts from too)
             files = current_files(quick, max_reads=QUICK_READS)
         current = up_to_date(quick, output or quick.database_path, day, files) if quick is not None else None
@@ -454,6 +471,15 @@ def _say_up_to_date(target: Path, current: dict) -> None:
         f"{_shown(target)} is up to date: {current['claims']} claims, {current['sources']} sources, "
         f"{current['findings']} findings ({current['errors']} errors)."
     )
+
+
+def _quick_settings(root: Path | None) -> QuickSettings | None:
+    """:func:`kb.settings_file.quick_settings` of the knowledge base (None: only the full
+    settings can say, and they report what is wrong)."""
+    try:
+        return quick_settings((root or find_root()).resolve())
+    except (SettingsError, OSError):
+        return None
 
 
 def _same_inputs(quick: QuickSettings, settings: Settings) -> bool:

@@ -229,9 +229,13 @@ def test_a_recheck_after_edits_equals_a_full_check(generated, tmp_path, seed, pr
         stages = json.loads(timings.read_text())["timings"]
         assert got == check(root, "--no-cache"), f"step {step}: {edit.__name__}"
         assert ("load state" in stages) == preload
+        # preloaded, the state is the answer even when nothing changed: no stored report
+        assert ("recheck" in stages) if preload else ("fingerprint" in stages)
         if "load" in stages:  # (an edit that changed nothing needs neither: the stored findings)
             full.append(edit.__name__)
     assert full == []
+    assert check(root, timings=timings) == got  # nothing changed since
+    assert ("recheck" in json.loads(timings.read_text())["timings"]) == preload
 
 
 def test_a_body_only_edit_reads_no_other_file(generated, tmp_path, monkeypatch):
