@@ -23,7 +23,7 @@ from kb.load import Corpus, load_corpus
 from kb.progress import Progress, quiet
 from kb.settings import Settings, load_settings
 
-__all__ = ["Analysis", "analyse", "analyse_settings"]
+__all__ = ["Analysis", "analyse", "analyse_settings", "detected_contradictions"]
 
 _DETECTED = {"KB301", "KB304"}
 
@@ -62,17 +62,21 @@ def analyse_settings(
     render: bool = False,
     annotate: bool = True,
     incremental: bool = False,
+    keep_hashes: bool = True,
 ) -> Analysis:
     """``cache=False`` (or ``KB_NO_CACHE=1``) reads and parses every file again; ``render``
     renders the Markdown bodies as well (what a build writes; in parallel, and cached).
     ``annotate=False`` stops at the findings (``kb check``): no detected contradiction edges,
     ``status`` and ``origins`` left empty (1.5 s of a check at 100k claims). ``incremental``:
-    keep what :mod:`kb.incremental`'s state is made of (``raw``, ``corpus.hashes``,
-    ``corpus.loaded``: a build does without their 40 MB at 100k claims)."""
+    keep what :mod:`kb.incremental`'s state is made of (``raw``, ``corpus.loaded``, and
+    ``corpus.hashes`` unless not ``keep_hashes``: 20 MB at 100k claims that a build takes
+    from the cache's manifest instead)."""
     progress = progress or quiet()
     # 1. read every file and validate it (KB001-KB007 collected, nothing raised)
     with progress.stage("load"):
-        corpus = load_corpus(settings, cache=cache, progress=progress, render=render, incremental=incremental)
+        corpus = load_corpus(
+            settings, cache=cache, progress=progress, render=render, incremental=incremental, keep_hashes=keep_hashes
+        )
     # 2. the graph of declared relations
     with progress.stage("graph"):
         graph = build_graph(corpus)
@@ -99,10 +103,18 @@ def analyse_settings(
 
 
 def _add_detected(graph: nx.MultiDiGraph, findings: list[Finding]) -> None:
-    """One edge from the claim a KB301 / KB304 is reported on to each other claim its message
-    names, and one more to any other claim no edge reaches yet: every claim of a detected
-    conflict is contested, with edges linear in the findings (a group of 2,000 disagreeing
-    figures has 2,000,000 pairs)."""
+    for claim, other, note in detected_contradictions(findings):
+        add_detected_contradiction(graph, claim, other, note)
+
+
+def detected_contradictions(findings: list[Finding]) -> list[tuple[str, str, str]]:
+    """(claim, other claim, note) for each contradiction the checks detected: one edge from
+    the claim a KB301 / KB304 is reported on to each other claim its message names, and one
+    more to any other claim no edge reaches yet: every claim of a detected conflict is
+    contested, with edges linear in the findings (a group of 2,000 disagreeing figures has
+    2,000,000 pairs). In the findings' order; the claims of a finding are of one group of
+    figures, so a group's edges depend on its own findings only (kb.database.records)."""
+    edges = []
     linked: set[str] = set()
     for finding in findings:
         if finding.code not in _DETECTED or not finding.claim_id or finding.acknowledged:
@@ -110,5 +122,6 @@ def _add_detected(graph: nx.MultiDiGraph, findings: list[Finding]) -> None:
         others = finding.other_claim_ids or ((finding.other_claim_id,) if finding.other_claim_id else ())
         for index, other in enumerate(others):
             if index < LISTED or other not in linked or finding.claim_id not in linked:
-                add_detected_contradiction(graph, finding.claim_id, other, finding.message)
+                edges.append((finding.claim_id, other, finding.message))
                 linked |= {finding.claim_id, other}
+    return edges

@@ -75,7 +75,7 @@ def check_findings(
         with progress.stage("recheck"):
             result = recheck(settings, today, require_snapshots, hashes, state)
         if result is not None:
-            findings, saved = result
+            findings, saved = result.findings, result.state
             key = None if current is None else f"{current} {options}"
             if saved is not None or key is not None:
                 with progress.stage("state"):

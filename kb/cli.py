@@ -66,14 +66,14 @@ def left_out(*args, **kwargs):
     return left(*args, **kwargs)
 
 
-def update_notes(*args, **kwargs):
-    from kb.database.notes import update_notes as update
+def update_database(*args, **kwargs):
+    from kb.database.update import update_database as update
 
     return update(*args, **kwargs)
 
 
 def save_build_state(*args, **kwargs) -> None:
-    from kb.database.notes import save_build_state as save
+    from kb.database.update import save_build_state as save
 
     save(*args, **kwargs)
 
@@ -131,6 +131,7 @@ def _analyse(
     cache: bool | None = None,
     render: bool = False,
     annotate: bool = True,
+    incremental: bool = False,
 ) -> Analysis:
     """The analysis; ``render`` for the commands that write a database (Markdown bodies),
     not ``annotate`` for those that need the findings only."""
@@ -145,6 +146,8 @@ def _analyse(
             cache=cache,
             render=render,
             annotate=annotate,
+            incremental=incremental,
+            keep_hashes=False,  # (a build's state takes them from the cache's manifest)
         )
     except SettingsError as exc:
         raise KbError(str(exc)) from None
@@ -428,9 +431,10 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     _batch_gc()
     progress = Progress()
     if cache is None and cache_enabled() and not exports_:
-        # only notes changed? then the database is copied with them rewritten (kb.database.notes)
+        # only notes, or claims' frontmatter, changed? then the database is copied with their
+        # rows rewritten (kb.database.update)
         try:
-            updated = update_notes(
+            updated = update_database(
                 settings,
                 target,
                 day,
@@ -448,7 +452,7 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
             progress.write_timings()
             _report_counts(target, updated, updated["left_out"])
             return
-    analysis = _analyse(settings, today, progress=progress, cache=cache, render=True)
+    analysis = _analyse(settings, today, progress=progress, cache=cache, render=True, incremental=cache_enabled(cache))
     try:
         path = build_database(
             analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say, progress=progress
@@ -552,9 +556,9 @@ def _report_build(analysis: Analysis, path: Path) -> list[str]:
 
 
 def _keep_build_state(analysis: Analysis, missing: list[str], cache: bool | None = None) -> None:
-    """Unless the cache is off, leave what a build that only rewrites notes starts from
-    (kb.database.notes), once nothing else needs the analysis: its graph is freed first, so
-    that the state's dictionaries reuse its memory (they raised a 100k build's peak by 31 MB)."""
+    """Unless the cache is off, leave what a build that updates the database starts from
+    (kb.database.update), once nothing else needs the analysis: its graph is freed first, so
+    that the states' dictionaries reuse its memory (they raised a 100k build's peak by 31 MB)."""
     if cache_enabled(cache):
         analysis.graph.clear()
         save_build_state(analysis, missing)
@@ -608,15 +612,15 @@ def serve(host, port, public, watch, allow_errors, root) -> None:
             return False
         if not is_stale(current):
             return False
-        try:  # only notes changed? (kb.database.notes)
-            updated = update_notes(current, current.database_path, allow_errors=allow_errors, on_wait=_say)
+        try:  # only notes, or claims' frontmatter, changed? (kb.database.update)
+            updated = update_database(current, current.database_path, allow_errors=allow_errors, on_wait=_say)
         except BuildError as exc:
             _say(f"build failed; still serving the previous build: {exc}")
             return False
         if updated is not None:
             _report_counts(current.database_path, updated, updated["left_out"])
             return True
-        analysis = _analyse(current, None, render=True)
+        analysis = _analyse(current, None, render=True, incremental=cache_enabled())
         serving = "; still serving the previous build" if current.database_path.is_file() else ""
         try:
             path = build_database(analysis, allow_errors=allow_errors, on_wait=_say)
@@ -988,7 +992,7 @@ def package(directory, wheel, root) -> None:
 
     settings = _settings(root)
     if is_stale(settings):
-        analysis = _analyse(settings, None, render=True)
+        analysis = _analyse(settings, None, render=True, incremental=cache_enabled())
         try:
             _keep_build_state(analysis, _report_build(analysis, build_database(analysis)))
         except BuildError as exc:

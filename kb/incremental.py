@@ -35,6 +35,7 @@ duplicate ids, new cycles and chains.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from sys import intern
@@ -66,7 +67,17 @@ from kb.graph import build_graph, entity_index, subject_entity
 from kb.load import Corpus, Loaded, assemble, load_file, parse_file, read_bytes
 from kb.settings import Settings
 
-__all__ = ["MAX_SHARE", "base_key", "load_state", "recheck", "save_state", "state_of"]
+__all__ = [
+    "MAX_SHARE",
+    "Rechecked",
+    "State",
+    "base_key",
+    "known_ids",
+    "load_state",
+    "recheck",
+    "save_state",
+    "state_of",
+]
 
 FORMAT = 1
 MAX_SHARE = 0.25  # a region over this share of the files: the whole check instead
@@ -90,6 +101,21 @@ class Entry(NamedTuple):
         # unpickled by tuple.__new__ in C, not by the class's Python __new__: a third less
         # time to load the 110,000 entries of a 100k knowledge base
         return tuple.__new__, (Entry, tuple(self))
+
+
+class Rechecked(NamedTuple):
+    """What :func:`recheck` found."""
+
+    findings: list[Finding]  # of the whole knowledge base, as a full check reports them
+    state: State | None  # to save for the next re-check (None: not worth saving)
+    # the files whose frontmatter changed or whose records kept or lost an id (relative paths)
+    touched: frozenset[str]
+    region: frozenset[str]  # the files re-checked: every file that reads what those wrote
+    # the region's files and every file they read, loaded, and their graph of declared
+    # relations (None when no frontmatter changed)
+    corpus: Corpus | None
+    graph: object | None
+    entries: dict[str, Entry]  # every file's entry after the re-check (:func:`known_ids`)
 
 
 class State(NamedTuple):
@@ -236,11 +262,14 @@ def recheck(
     require_snapshots: bool,
     hashes: dict[str, str | None],
     state: State,
-):
+    written: Iterable[str] = (),
+) -> Rechecked | None:
     """The findings of the whole knowledge base, by re-checking what changed since the last
-    full check (``hashes``: every file's sha256 now, :func:`kb.inputs.current_hashes`), and
-    the state to save for the next time (None when it need not be saved); None when a full
-    check is needed (too much changed). ``state``: what :func:`load_state` gave."""
+    full check (``hashes``: every file's sha256 now, :func:`kb.inputs.current_hashes`), the
+    state to save for the next time, and what was re-checked (:class:`Rechecked`); None
+    when a full check is needed (too much changed). ``state``: what :func:`load_state` gave.
+    ``written``: keys to take as written too, when something changed (what versions of the
+    changed files that the state does not know wrote: :mod:`kb.database.update`)."""
     claims_dir, sources_dir = settings.claims_dir.resolve(), settings.sources_dir.resolve()
     if claims_dir.is_relative_to(sources_dir) or sources_dir.is_relative_to(claims_dir):
         return None  # a file in both folders is read twice: one entry per path cannot say so
@@ -278,9 +307,10 @@ def recheck(
     for path in changed - touched:
         files[path] = hashes[path]
     if not touched:
-        return _merge(settings, state, entries, files, {}, state.cycles, len(changed))
+        findings, saved = _merge(settings, state, entries, files, {}, state.cycles, len(changed))
+        return Rechecked(findings, saved, frozenset(), frozenset(), None, None, entries)
     # what the changed files wrote before and write now (the new keys: from a first parse)
-    written: set[str] = set()
+    written = set(written)
     for path in touched:
         if path in entries:
             written |= set(entries[path].writes)
@@ -381,7 +411,8 @@ def recheck(
             cycles = _cycles(entries, corpus, root, hashes)
         except _Changed:
             return None
-    return _merge(settings, state, entries, files, found, cycles, len(needed))
+    findings, saved = _merge(settings, state, entries, files, found, cycles, len(needed))
+    return Rechecked(findings, saved, frozenset(touched), frozenset(region), corpus, graph, entries)
 
 
 def _edges(entries: dict[str, Entry], path: str) -> tuple:
@@ -493,6 +524,12 @@ def _keepers(entries: dict[str, Entry]) -> dict[str, tuple[str, str]]:
     return {id_: (kind, path) for id_, (rank, kind, path) in best.items() if not rank[0]}
 
 
+def known_ids(entries: dict[str, Entry]) -> dict[str, list[str]]:
+    """Kind ("claim", "source") -> the ids a record of that kind keeps (what a database built
+    from these files holds)."""
+    return _known_ids(entries)
+
+
 def _known_ids(entries: dict[str, Entry]) -> dict[str, list[str]]:
     ids: dict[str, list[str]] = {"claim": [], "source": []}
     for id_, (kind, _) in _keepers(entries).items():
@@ -561,5 +598,11 @@ def _merge(settings, state: State, entries, files, found, cycles, parsed: int):
             if entries[path].acks:
                 acks[id_] = (path, kind, entries[path].acks)
     findings = finish(raw, settings, acks)
-    worth = parsed >= min(SAVE_AFTER, len(files) // 20 + 1)
-    return findings, State(state.base, files, entries, raw_by_path, cycles) if worth else None
+    return findings, State(state.base, files, entries, raw_by_path, cycles) if _worth_saving(
+        parsed, len(files)
+    ) else None
+
+
+def _worth_saving(parsed: int, files: int) -> bool:
+    """Whether a re-check that parsed ``parsed`` of ``files`` files leaves a state to save."""
+    return parsed >= min(SAVE_AFTER, files // 20 + 1)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import subprocess
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,11 +28,11 @@ def rows(analysis: Analysis) -> Iterator[tuple[str, Iterable[dict]]]:
     yield "entities", _entity_rows(analysis, entities)
     yield "metrics", _metric_rows(analysis)
     yield "sources", (_source_row(analysis, record) for record in analysis.corpus.sources.values())
-    yield "claims", (_claim_row(analysis, record, entities) for record in analysis.corpus.claims.values())
-    yield "evidence", _evidence_rows(analysis)
-    yield "claim_links", _claim_link_rows(analysis)
+    yield "claims", (claim_row(analysis, record, entities) for record in analysis.corpus.claims.values())
+    yield "evidence", evidence_rows(analysis, analysis.corpus.claims.values())
+    yield "claim_links", claim_link_rows(analysis.graph)
     yield "source_links", _source_link_rows(analysis)
-    yield "findings", _finding_rows(analysis)
+    yield "findings", finding_rows(analysis.findings, analysis.corpus.claims, analysis.corpus.sources)
     yield "kb_build", [_build_row(analysis)]
 
 
@@ -53,14 +53,19 @@ def _entity_rows(analysis: Analysis, entities: dict[str, str]) -> list[dict]:
 
 
 def _metric_rows(analysis: Analysis) -> list[dict]:
-    """Every declared metric, and every metric a claim uses that is not declared (KB306 names
-    those): a claim's ``metric`` always has its row. Aliases count for their metric."""
     settings = analysis.settings
     counts: dict[str, int] = {}
     for record in analysis.corpus.claims.values():
         if record.model.metric:
             name = settings.metric_name(record.model.metric)
             counts[name] = counts.get(name, 0) + 1
+    return metric_rows(settings, counts)
+
+
+def metric_rows(settings, counts: dict[str, int]) -> list[dict]:
+    """Every declared metric, and every metric a claim uses that is not declared (KB306 names
+    those): a claim's ``metric`` always has its row. Aliases count for their metric
+    (``counts``: claims by canonical metric name)."""
     rows = []
     for name in sorted({*settings.metrics, *counts}):
         config = settings.metrics.get(name)
@@ -121,7 +126,7 @@ def _known(analysis: Analysis, source_id: str) -> str | None:
     return source_id if source_id in analysis.corpus.sources else None
 
 
-def _claim_row(analysis: Analysis, record, entities: dict[str, str]) -> dict:
+def claim_row(analysis: Analysis, record, entities: dict[str, str]) -> dict:
     claim = record.model
     body = record.document.body.strip()
     quantity, verdict = claim.value, claim.verdict
@@ -170,9 +175,10 @@ def _entity_name(analysis: Analysis, entity: str | None) -> str | None:
     return node["name"] if node else None
 
 
-def _evidence_rows(analysis: Analysis) -> Iterator[dict]:
+def evidence_rows(analysis: Analysis, records: Iterable) -> Iterator[dict]:
+    """The evidence rows of the claims ``records``."""
     sources = analysis.corpus.sources
-    for record in analysis.corpus.claims.values():
+    for record in records:
         for index, item in enumerate(record.model.evidence):
             if item.source not in sources:
                 continue  # KB101 reports it
@@ -197,30 +203,56 @@ def _link_id(*parts: object) -> str:
     return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:16]
 
 
-def _claim_link_rows(analysis: Analysis) -> Iterator[dict]:
+def claim_link_rows(graph, starts: Iterable[str] | None = None) -> Iterator[dict]:
+    """The ``claim_links`` rows of the edges between claims, out of the nodes ``starts`` (by
+    default every node); a relation repeated with the same ends, origin and input is one row."""
     seen = set()
-    graph = analysis.graph
     between_claims = [  # in the graph's order (the sort below is stable), claim to claim only
         (start, end, data)
-        for start in graph
+        for start in (graph if starts is None else starts)
         if start.startswith("claim:")
         for end, data in out_edges(graph, start)
         if end.startswith("claim:")
     ]
     for start, end, data in sorted(between_claims, key=lambda e: (e[0], e[1], e[2]["relation"])):
-        row = {
-            "from_claim": start.removeprefix("claim:"),
-            "to_claim": end.removeprefix("claim:"),
-            "relation": data["relation"],
-            "origin": data.get("origin", "declared"),
-            "note": data.get("note"),
-            "outcome": data.get("outcome"),
-            "input": data.get("input"),
-        }
-        row["id"] = _link_id(row["from_claim"], row["to_claim"], row["relation"], row["origin"], row["input"])
+        row = _link_row(
+            start.removeprefix("claim:"),
+            end.removeprefix("claim:"),
+            data["relation"],
+            data.get("origin", "declared"),
+            data.get("note"),
+            data.get("outcome"),
+            data.get("input"),
+        )
         if row["id"] not in seen:
             seen.add(row["id"])
             yield row
+
+
+def detected_link_rows(detected: Iterable[tuple[str, str, str]]) -> Iterator[dict]:
+    """The rows :func:`claim_link_rows` gives the edges of
+    :func:`kb.analyse.detected_contradictions` (in their order, so that of two edges between
+    the same claims the first one's note is kept, as in the graph)."""
+    seen = set()
+    for claim, other, note in detected:
+        row = _link_row(claim, other, "contradicts", "detected", note, None, None)
+        if row["id"] not in seen:
+            seen.add(row["id"])
+            yield row
+
+
+def _link_row(start: str, end: str, relation: str, origin: str, note, outcome, input_) -> dict:
+    row = {
+        "from_claim": start,
+        "to_claim": end,
+        "relation": relation,
+        "origin": origin,
+        "note": note,
+        "outcome": outcome,
+        "input": input_,
+    }
+    row["id"] = _link_id(start, end, relation, origin, input_)
+    return row
 
 
 def _source_link_rows(analysis: Analysis) -> Iterator[dict]:
@@ -236,10 +268,11 @@ def _source_link_rows(analysis: Analysis) -> Iterator[dict]:
             }
 
 
-def _finding_rows(analysis: Analysis) -> Iterator[dict]:
-    claims, sources = analysis.corpus.claims, analysis.corpus.sources
+def finding_rows(findings: Iterable, claims: Container[str], sources: Container[str]) -> Iterator[dict]:
+    """The ``findings`` rows (``claims``, ``sources``: the ids the database holds; a finding
+    about another id names none, as the foreign keys require)."""
     seen = set()
-    for finding in analysis.findings:
+    for finding in findings:
         if finding.id in seen:
             continue
         seen.add(finding.id)
