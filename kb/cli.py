@@ -400,8 +400,9 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
         kb build --export csl-json --export bibtex    # also kb.csl.json and kb.bib
 
     Nothing changed since the last build (same files, settings, date, kb version): the
-    database is left as it is ("up to date"); only notes (the Markdown bodies) changed: it is
-    copied with them rewritten, not rebuilt; --no-cache builds anyway.
+    database is left as it is ("up to date"); only notes, or claims' frontmatter (same path,
+    id and subject), changed: it is copied with the rows they reach rewritten, not rebuilt;
+    --no-cache builds anyway.
     """
     cache = False if no_cache else None
     day = today.date() if today else None
@@ -410,7 +411,7 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     quick = files = None
     if not no_cache and cache_enabled() and not exports_:
         quick = _quick_settings(root)
-        if quick is not None:  # (the files as they are now: what a notes build starts from too)
+        if quick is not None:  # (the files as they are now: what an update starts from too)
             files = current_files(quick, max_reads=QUICK_READS)
         current = up_to_date(quick, output or quick.database_path, day, files) if quick is not None else None
         if current is not None and quick.claims_dir.is_dir() and (allow_errors or not current["errors"]):

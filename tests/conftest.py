@@ -99,3 +99,16 @@ def minimal(kb: KB) -> KB:
 def _cache_key_home(tmp_path_factory, monkeypatch):
     """The cache's signing key (kb.cache) goes to a folder of the test session, not ~/.cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _no_heap_limit_left():
+    """A public Datasette served in this process caps SQLite's heap for the whole process
+    (``pragma hard_heap_limit``, kb.site.hardening): lifted after each test, so that what
+    runs next (a build, a comparison of databases) is not under a server's limit."""
+    yield
+    import contextlib
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute("pragma hard_heap_limit = 0")

@@ -11,6 +11,7 @@ table finds (and ranks) for the words involved.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -64,7 +65,7 @@ def stages(timings: Path) -> dict:
 
 def rows(path: Path) -> dict[str, list]:
     """Every row of every table but the full-text ones (and their shadow tables)."""
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
         names = [row[0] for row in conn.execute("select name from sqlite_master where type = 'table' order by name")]
         virtual = [name for name in names if name in SEARCHED]
         out = {}
@@ -85,7 +86,7 @@ def rows(path: Path) -> dict[str, list]:
 
 def found(path: Path, words: list[str]) -> dict:
     """What each full-text table finds for each word: the ids, in rank order, with bm25."""
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
         for index in ("claims_fts", "evidence_fts", "sources_fts"):  # each external-content index agrees with its table
             conn.execute(f"insert into {index}({index}) values ('integrity-check')")
         out = {}
@@ -322,7 +323,7 @@ def test_a_notes_build_with_errors_is_refused_as_a_full_build_is(generated, tmp_
     build(root)
     _edit_note(random.Random(2), sorted((root / "claims").rglob("*.md"))[0])
     before = (root / "kb.db").read_bytes()
-    with sqlite3.connect(root / "kb.db") as conn:
+    with contextlib.closing(sqlite3.connect(root / "kb.db")) as conn:
         errors = conn.execute("select count(*) from findings where severity = 'error' and not acknowledged")
         assert errors.fetchone()[0] > 0  # (the generated knowledge base has some)
     result = CliRunner().invoke(main, ["build", "--root", str(root)])
