@@ -59,14 +59,19 @@ def entity_node(id_: str) -> str:
 
 @lru_cache(maxsize=1 << 14)  # a subject is named by many claims (100,000 slugs: 0.3 s)
 def entity_id(name: str) -> str:
-    """A slug for an entity name.
+    """A slug for an entity name, the same for every spelling with the same case folding
+    (claims group by ``subject.casefold()``: kb.incremental keys a claim's group without
+    knowing which spelling came first).
 
     >>> entity_id("OpenAI"), entity_id("Scale AI"), entity_id("Anysphere (Cursor)")
     ('openai', 'scale-ai', 'anysphere-cursor')
+    >>> entity_id("Яндекс") == entity_id("ЯНДЕКС"), entity_id("Straße") == entity_id("STRASSE")
+    (True, True)
     """
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    return slug or "entity-" + "-".join(f"{ord(c):x}" for c in name[:8])
+    folded = name.casefold()
+    ascii_name = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")
+    return slug or "entity-" + "-".join(f"{ord(c):x}" for c in folded[:8])
 
 
 def entity_index(corpus: Corpus) -> dict[str, tuple[str, str, list[str]]]:

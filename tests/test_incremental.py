@@ -350,3 +350,24 @@ def test_a_file_that_keeps_an_id_or_leads_elsewhere_is_rechecked(kb, tmp_path, m
     assert check(kb.root, timings=timings) == check(kb.root, "--no-cache")
     assert "load" not in json.loads(timings.read_text())["timings"]
     assert check(kb.root) == check(kb.root, "--no-cache")  # and the state it left
+
+
+def test_subjects_spelled_in_other_cases_are_rechecked_as_one_group(generated, tmp_path, monkeypatch):
+    """Found by review: "Яндекс" and "ЯНДЕКС" are one entity, so one group of figures (its
+    key was the spelling's slug: the other claim of the pair was not checked again)."""
+    import shutil
+
+    monkeypatch.setattr(incremental, "MAX_SHARE", 1.0)
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    pair = claims(root)[:2]
+    for path, subject in zip(pair, ("Яндекс", "ЯНДЕКС"), strict=True):
+        for name, value in (("subject", subject), ("kind", "fact"), ("metric", "revenue"), ("unit", "USD")):
+            _field(path, name, value)
+        _field(path, "period", '"2024"')
+        _field(path, "value", '"10 billion"')
+    check(root)
+    _field(pair[0], "value", '"14 billion"')
+    got = check(root)
+    assert got == check(root, "--no-cache")
+    assert sum(f["code"] == "KB301" and f["claim_id"] in {p.stem for p in pair} for f in json.loads(got)) > 0

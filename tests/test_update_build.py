@@ -229,6 +229,70 @@ def test_a_build_after_claim_edits_equals_a_clean_build(generated, tmp_path, see
     assert updated >= STEPS // 2  # (not all: an edit may leave a file that no longer loads)
 
 
+def _update_equals_a_clean_build(root: Path, tmp_path: Path) -> dict:
+    timings = tmp_path / "timings.json"
+    build(root, timings=timings)
+    clean = tmp_path / "clean.db"
+    build(root, "--no-cache", "-o", str(clean))
+    assert rows(root / "kb.db") == rows(clean)
+    words = ["revenue", "亏损", "edited"]
+    assert found(root / "kb.db", words) == found(clean, words)
+    return stages(timings)
+
+
+def test_subjects_spelled_in_other_cases_are_one_group(generated, tmp_path, monkeypatch):
+    """Found by review: "Яндекс" and "ЯНДЕКС" are one entity (as "OpenAI" and "openai" are),
+    whose figures are compared, also when one of them is edited."""
+    from kb import incremental
+
+    monkeypatch.setattr(incremental, "MAX_SHARE", 1.0)
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    first, second = sorted((root / "claims").rglob("*.md"))[:2]
+    figure = {"kind": "fact", "metric": "revenue", "value": "10 billion", "unit": "USD", "period": "2024"}
+
+    def spelled(subject: str):
+        def change(data: dict) -> None:
+            for name in ("qualifiers", "approximate"):
+                data.pop(name, None)
+            data.update(subject=subject, **figure)
+
+        return change
+
+    _rewrite(first, spelled("Яндекс"))
+    _rewrite(second, spelled("ЯНДЕКС"))
+    build(root)
+    ids = [first.stem, second.stem]
+    for path, value in ((first, "14 billion"), (second, "20 billion")):
+        _rewrite(path, lambda data, value=value: data.update(value=value))
+        assert "update" in _update_equals_a_clean_build(root, tmp_path)
+        with contextlib.closing(sqlite3.connect(root / "kb.db")) as conn:
+            query = "select count(distinct entity_id) from claims where id in (?, ?)"
+            assert conn.execute(query, ids).fetchone() == (1,)
+            query = "select count(*) from findings where code = 'KB301' and claim_id in (?, ?)"
+            assert conn.execute(query, ids).fetchone()[0] > 0  # the two figures are compared
+
+
+def test_a_duplicated_id_is_a_full_build(generated, tmp_path, monkeypatch):
+    """Found by review: where a duplicated id first appears orders the corpus (the first
+    claim that supersedes another is the one its citation names)."""
+    from kb import incremental
+
+    monkeypatch.setattr(incremental, "MAX_SHARE", 1.0)
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    claims = sorted((root / "claims").rglob("*.md"))
+    target, superseder, copied = claims[5], claims[-1], claims[-2]
+    _rewrite(superseder, lambda data: data.update(supersedes=target.stem))
+    _rewrite(copied, lambda data: data.update(supersedes=target.stem))
+    (root / "claims" / "aaa").mkdir()
+    shutil.copy(copied, root / "claims" / "aaa" / "a-copy.md")  # the same id, first in reading order
+    build(root)
+    _rewrite(superseder, lambda data: data.update(claimant="Someone else"))
+    stage = _update_equals_a_clean_build(root, tmp_path)
+    assert "load" in stage and "update" not in stage
+
+
 def _frontmatter(rng, root):  # a source's: what reads it is not tracked row by row
     path = sorted((root / "sources").rglob("*.md"))[0]
     path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: Edited ", 1), encoding="utf-8")

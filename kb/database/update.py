@@ -256,6 +256,11 @@ def _records(
         rechecked = recheck(settings, today, False, hashes, state, also)
     if rechecked is None or rechecked.corpus is None or not edited.keys() <= rechecked.touched:
         return None
+    held = [entry.id for entry in rechecked.entries.values() if entry.id]
+    if len(held) != len(set(held)):
+        # a duplicated id: where it first appears orders the corpus (which superseding claim
+        # a citation names first), and the re-check's corpus may not hold that file
+        return None
     # the re-check also takes again the claims edited since its state was saved (an update
     # saves it only when worth it): those are in the database already, and their rows are
     # computed again as the edited ones' are (the same rows: nothing written)
