@@ -226,7 +226,9 @@ def test_a_build_after_claim_edits_equals_a_clean_build(generated, tmp_path, see
         words = ["edited", "revenue", "亏损", "zurich", "quote", "added", "note", "losses"]
         assert found(root / "kb.db", words) == found(clean, words), f"step {step}"
         assert "is up to date" in build(root)
-    assert updated >= STEPS // 2  # (not all: an edit may leave a file that no longer loads)
+    # (not all: an edit may leave a file that no longer loads, a check between edits a state
+    # of a version the database never had)
+    assert updated >= STEPS // 4
 
 
 def _update_equals_a_clean_build(root: Path, tmp_path: Path) -> dict:
