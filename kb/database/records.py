@@ -19,11 +19,12 @@ already reaches:
 This module computes those rows (:func:`record_rows`); :mod:`kb.database.update` compares
 them with the database's and writes the difference. The region's rows are computed on the
 re-check's corpus (the region and every file it reads) and graph, with the detected
-contradictions of the whole knowledge base added; entity names come from the database
+contradictions that reach the region added; entity names come from the database
 (a subject's name is the spelling of the first claim that uses it, in the whole knowledge
 base). Sources, entities and source links cannot change without a source edit or a subject
-edit, which are full builds. ``tests/test_records_build.py`` compares every row with a
-clean build after random edits.
+edit, which are full builds; so is a duplicated id (where it first appears orders the
+corpus). ``tests/test_update_build.py`` compares every row with a clean build after random
+edits.
 """
 
 from __future__ import annotations
