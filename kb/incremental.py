@@ -263,13 +263,15 @@ def recheck(
     hashes: dict[str, str | None],
     state: State,
     written: Iterable[str] = (),
+    share: float | None = None,
 ) -> Rechecked | None:
     """The findings of the whole knowledge base, by re-checking what changed since the last
     full check (``hashes``: every file's sha256 now, :func:`kb.inputs.current_hashes`), the
     state to save for the next time, and what was re-checked (:class:`Rechecked`); None
     when a full check is needed (too much changed). ``state``: what :func:`load_state` gave.
     ``written``: keys to take as written too, when something changed (what versions of the
-    changed files that the state does not know wrote: :mod:`kb.database.update`)."""
+    changed files that the state does not know wrote: :mod:`kb.database.update`). ``share``:
+    the share of the files past which a full check is wanted (default :data:`MAX_SHARE`)."""
     claims_dir, sources_dir = settings.claims_dir.resolve(), settings.sources_dir.resolve()
     if claims_dir.is_relative_to(sources_dir) or sources_dir.is_relative_to(claims_dir):
         return None  # a file in both folders is read twice: one entry per path cannot say so
@@ -280,7 +282,8 @@ def recheck(
     stored = state.files.get
     changed = {path for path, digest in hashes.items() if digest is None or stored(path) != digest}
     changed |= state.files.keys() - hashes.keys()
-    if len(changed) > MAX_SHARE * max(len(hashes), 1):
+    limit = (MAX_SHARE if share is None else share) * max(len(hashes), 1)
+    if len(changed) > limit:
         return None
     entries = dict(state.entries)
     kinds = {path: entries[path].kind if path in entries else _kind(settings, root / path) for path in changed}
@@ -357,7 +360,7 @@ def recheck(
     region |= touched & entries.keys()
     wanted = {key for path in region for key in entries[path].reads}
     needed = region | {path for path, entry in entries.items() if not wanted.isdisjoint(entry.writes)}
-    if len(needed) > MAX_SHARE * max(len(hashes), 1):
+    if len(needed) > limit:
         return None
     loaded_now = dict(fresh)
     if not _parse_into(loaded_now, sorted(needed - loaded_now.keys()), entries, root, hashes):

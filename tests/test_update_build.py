@@ -496,3 +496,19 @@ def test_a_database_changed_by_hand_gets_a_full_build(generated, tmp_path, damag
     clean = tmp_path / "clean.db"
     build(root, "--no-cache", "-o", str(clean))
     assert rows(root / "kb.db") == rows(clean)
+
+
+def test_an_edited_claim_of_the_shipped_corpus_is_an_update(tmp_path):
+    """A claim cites a seed article that hundreds of claims cite: its re-check reads a third
+    of the shipped corpus, which an update takes (kb.database.update.UPDATE_SHARE)."""
+    repo = Path(__file__).resolve().parent.parent
+    root = tmp_path / "kb"
+    root.mkdir()
+    shutil.copytree(repo / "claims", root / "claims")
+    shutil.copytree(repo / "sources", root / "sources")
+    (root / "kb.toml").write_text('today = "2026-11-23"\n', encoding="utf-8")
+    build(root)
+    path = root / "claims" / "claude-code" / "claude-code-subscription-prices.md"
+    _rewrite(path, lambda data: data.update(statement="Edited: " + data["statement"], value=[25, 200]))
+    stage = _update_equals_a_clean_build(root, tmp_path)
+    assert "update" in stage and "load" not in stage

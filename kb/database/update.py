@@ -22,8 +22,8 @@ was built with, the sha256 of every file it read, the kind, id and frontmatter d
 every file it published, and the files it left out. Anything else is a full build: a
 source's frontmatter edit, a claim's new id or subject, a file added, removed or renamed,
 one that no longer loads, a file that was left out, a path without a hash (a symbolic
-link), other settings or date, no usable check state, a re-check that reaches a quarter of
-the files, a database not written from those files (another build since, a copy),
+link), other settings or date, no usable check state, a re-check that reaches half of the
+files (:data:`UPDATE_SHARE`), a database not written from those files (another build since, a copy),
 unacknowledged errors without ``--allow-errors`` (the full build lists them), more than
 :data:`MAX_CHANGED` files changed.
 """
@@ -59,6 +59,10 @@ BUILD_STATE = "build-state"
 # instead of the state (24 MB at 100k files, a third of a second to write).
 BUILD_UPDATES = "build-updates"
 MAX_CHANGED = 200  # more changed files than this: a full build (a copy is then no saving)
+# The share of the files a re-check may parse for an update (kb.incremental.MAX_SHARE is a
+# check's): a full build costs several times a full check, and a claim that cites a source
+# reaches every claim citing it (in the shipped corpus, a third of the files for most claims).
+UPDATE_SHARE = 0.5
 _TABLES = {"claim": "claims", "source": "sources"}
 
 
@@ -235,6 +239,7 @@ def _records(
     large, an id kept or lost elsewhere, a subject changed). ``built``: the build state;
     ``writes``: path -> the keys (:mod:`kb.incremental`) that the version of an edited file
     an update wrote to the database writes."""
+    from kb import incremental
     from kb.database.records import record_rows
     from kb.incremental import load_state, recheck
 
@@ -253,7 +258,7 @@ def _records(
                 return None  # the state is of a version the database never had, and nothing says what its own wrote
             also.update(writes[path])
     with progress.stage("recheck"):
-        rechecked = recheck(settings, today, False, hashes, state, also)
+        rechecked = recheck(settings, today, False, hashes, state, also, max(incremental.MAX_SHARE, UPDATE_SHARE))
     if rechecked is None or rechecked.corpus is None or not edited.keys() <= rechecked.touched:
         return None
     held = [entry.id for entry in rechecked.entries.values() if entry.id]
