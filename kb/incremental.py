@@ -72,7 +72,6 @@ __all__ = [
     "Rechecked",
     "State",
     "base_key",
-    "known_ids",
     "load_state",
     "recheck",
     "save_state",
@@ -115,7 +114,7 @@ class Rechecked(NamedTuple):
     # relations (None when no frontmatter changed)
     corpus: Corpus | None
     graph: object | None
-    entries: dict[str, Entry]  # every file's entry after the re-check (:func:`known_ids`)
+    entries: dict[str, Entry]  # every file's entry after the re-check
 
 
 class State(NamedTuple):
@@ -525,12 +524,6 @@ def _keepers(entries: dict[str, Entry]) -> dict[str, tuple[str, str]]:
             if entry.id not in best or rank < best[entry.id][0]:
                 best[entry.id] = (rank, entry.kind, path)
     return {id_: (kind, path) for id_, (rank, kind, path) in best.items() if not rank[0]}
-
-
-def known_ids(entries: dict[str, Entry]) -> dict[str, list[str]]:
-    """Kind ("claim", "source") -> the ids a record of that kind keeps (what a database built
-    from these files holds)."""
-    return _known_ids(entries)
 
 
 def _known_ids(entries: dict[str, Entry]) -> dict[str, list[str]]:
