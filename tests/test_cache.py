@@ -230,9 +230,32 @@ def test_the_forked_stat_walk_equals_the_serial_one(base, monkeypatch):
     monkeypatch.setattr(kb_inputs, "FORK_THRESHOLD", 0)
     forked = []
     real = kb_inputs._in_two
-    monkeypatch.setattr(kb_inputs, "_in_two", lambda *args: forked.append(1) or real(*args))
+    monkeypatch.setattr(kb_inputs, "_in_two", lambda *args, **kw: forked.append(kw["weights"]) or real(*args, **kw))
     assert kb_inputs._current(settings, None, None) == serial and forked
     assert serial[0]["claims/linked"] is None and "claims/t9/claim-new.md" in serial[0]
+
+
+def test_the_walk_is_split_by_the_files_each_folder_held(monkeypatch):
+    """Each walk task weighs what the manifest holds under its folder (right in it, for a
+    shallow one), and the heaviest go first, each to the lighter half: one large topic does
+    not leave one process walking twice what the other does."""
+    monkeypatch.setattr(kb_inputs, "SAMPLE", 1)
+    root = Path("/kb")
+    manifest = dict.fromkeys(
+        [f"claims/big/b{i // 10}/c{i}.md" for i in range(60)]
+        + [f"claims/small{n}/c{i}.md" for n in range(6) for i in range(10)]
+        + [f"claims/c{i}.md" for i in range(3)]
+        + [f"sources/s{i}.md" for i in range(4)]
+    )
+    tasks = [("/kb/claims", False), ("/kb/sources", False), ("/kb/claims/big", True)]
+    tasks += [(f"/kb/claims/small{n}", True) for n in range(6)]
+    weights = kb_inputs._weights(tasks, root, manifest)
+    assert weights == [4, 5, 61] + [11] * 6
+    mine, theirs = kb_inputs._halves(tasks, weights)
+    # big (61) against the six small folders (66), the shallow tasks to whichever is lighter
+    assert mine == [("/kb/claims/big", True), ("/kb/sources", False), ("/kb/claims", False)]
+    assert theirs == [(f"/kb/claims/small{n}", True) for n in range(6)]
+    assert kb_inputs._halves(tasks, None) == (tasks[0::2], tasks[1::2])
 
 
 def _fails_in_a_child(tasks, parent):
