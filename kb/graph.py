@@ -19,10 +19,12 @@ import re
 import unicodedata
 from functools import lru_cache
 from sys import intern
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from kb.load import Corpus
+
+if TYPE_CHECKING:  # networkx (0.15 s to import) is imported where a graph is made
+    import networkx as nx
 
 __all__ = [
     "add_detected_contradiction",
@@ -86,6 +88,8 @@ def entity_index(corpus: Corpus) -> dict[str, tuple[str, str, list[str]]]:
 
 def build_graph(corpus: Corpus) -> nx.MultiDiGraph:
     """The graph of everything that loaded; declared relations only."""
+    import networkx as nx
+
     graph = nx.MultiDiGraph()
     for id_, record in corpus.sources.items():
         graph.add_node(source_node(id_), kind="source", record=record)

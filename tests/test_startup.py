@@ -89,3 +89,18 @@ def test_a_check_with_nothing_changed_imports_no_checks(minimal):
     assert "networkx" in _modules(*args)  # the first check: everything
     second = _modules(*args)
     assert [name for name in ("networkx", "kb.models", "yaml", "kb.incremental", "kb.checks") if name in second] == []
+
+
+def test_a_check_after_an_edit_of_a_note_imports_no_networkx(minimal):
+    """A file whose frontmatter did not change is not re-checked: the re-check builds no
+    graph, so networkx (0.15 s) is not imported; an edit of a figure builds the region's."""
+    for n in range(8):  # (a re-check takes up to a quarter of the files)
+        minimal.claim(f"claim-{n}", folder=f"t{n}")
+    args = ["check", "--root", str(minimal.root)]
+    _modules(*args)
+    path = minimal.root / "claims/t0/claim-0.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nA note added below.\n", encoding="utf-8")
+    after_note = _modules(*args)
+    assert "kb.incremental" in after_note and "networkx" not in after_note
+    path.write_text(path.read_text(encoding="utf-8").replace("value: 5 billion", "value: 7 billion"), encoding="utf-8")
+    assert "networkx" in _modules(*args)

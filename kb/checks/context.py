@@ -5,13 +5,15 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from kb.graph import claim_entities
 from kb.load import Corpus
 from kb.progress import Progress, quiet
 from kb.settings import Settings
+
+if TYPE_CHECKING:  # networkx (0.15 s to import) is imported where a graph is made
+    import networkx as nx
 
 __all__ = ["CheckContext", "normalise_text", "settings_file"]
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import networkx as nx
-
 from kb.checks.context import CheckContext
 from kb.findings import Finding
 from kb.load import Record
@@ -166,6 +164,8 @@ def circular_findings(edges, is_source, is_claim, locate) -> Iterator[Finding]:
     (``is_source``, ``is_claim``); ``locate(kind, id, field path)`` gives (path, line, column).
     The edges are taken in sorted order, so that the cycle shown and the claim a `via` cycle
     is reported on do not depend on the order the files were read in."""
+    import networkx as nx
+
     exists = {"sourcing": is_source, "derivation": is_claim}
     subgraphs = {"sourcing": nx.DiGraph(), "derivation": nx.DiGraph()}
     for family, start, end, relation, claim, index in sorted(edges, key=lambda e: (*e[:4], e[4] or "", e[5] or 0)):
