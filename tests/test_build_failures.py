@@ -59,7 +59,7 @@ def test_disk_full_inside_sqlite(built, monkeypatch):
         db.execute("pragma max_page_count = 12")
         return db
 
-    monkeypatch.setattr(kb.database.build.sqlite_utils, "Database", tiny)
+    monkeypatch.setattr(sqlite_utils, "Database", tiny)  # (imported by build_database when it runs)
     before = digest(built.root / "kb.db")
     result = run("build")
     assert result.exit_code == 2

@@ -7,12 +7,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from itertools import chain
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from kb import SCHEMA_VERSION
 from kb.database.search import create_search_indexes
 from kb.progress import Progress, quiet
+
+if TYPE_CHECKING:  # (sqlite-utils is imported by a full build only: an update does without)
+    import sqlite_utils
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -345,7 +347,7 @@ def create_views(db: sqlite_utils.Database) -> None:
             db.create_view(name, sql.strip(), replace=True)
 
 
-def verify(db: sqlite_utils.Database) -> None:
+def verify(db: sqlite_utils.Database | sqlite3.Connection) -> None:
     """The new file is well formed and its references resolve, before it is published.
 
     ``quick_check`` verifies every page, b-tree, record and NOT NULL constraint, and is about

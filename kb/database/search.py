@@ -27,11 +27,13 @@ function.
 from __future__ import annotations
 
 import sqlite3
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from kb.progress import Progress, quiet
 from kb.search import index_text, match_expression, snippet
+
+if TYPE_CHECKING:  # (sqlite-utils is imported by a full build only: an update does without)
+    import sqlite_utils
 
 __all__ = ["INDEXES", "create_search_indexes", "register_functions"]
 

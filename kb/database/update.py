@@ -344,8 +344,6 @@ def _write(
 def _update(path: Path, notes: list, records, settings: Settings, input_hash: str, commit: str | None) -> None:
     """The notes, the records' rows, their search entries and the kb_build row, in one
     transaction."""
-    import sqlite_utils
-
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("pragma journal_mode = off")  # a new file, fsynced before the swap
@@ -364,8 +362,7 @@ def _update(path: Path, notes: list, records, settings: Settings, input_hash: st
         if records is not None:
             conn.execute("update kb_build set findings = ?", [records.reported])
         conn.execute("commit")
-        db = sqlite_utils.Database(conn)
-        verify(db)
+        verify(conn)
         _reached("integrity")
         conn.execute("pragma journal_mode = delete")
     finally:
