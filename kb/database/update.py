@@ -107,6 +107,7 @@ def save_build_state(analysis: Analysis, left_out: list[str]) -> None:
     }
     save_signed(settings.root, BUILD_STATE, state)
     save_signed(settings.root, BUILD_UPDATES, None)  # (none since this build)
+    del manifest, heads, state  # (freed before the check state is made, which needs only the hashes)
     if corpus.loaded:  # analysed with ``incremental``: what a re-check starts from
         from kb.incremental import base_key, save_state, state_of
 
