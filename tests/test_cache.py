@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -582,3 +583,29 @@ def test_a_write_done_here_leaves_ctrl_c_as_it_was(tmp_path, monkeypatch):
     kbcache.in_background(kbcache.save_signed, tmp_path, "x", 1)
     assert kbcache.load_signed(tmp_path, "x") == 1
     assert signal.getsignal(signal.SIGINT) == before
+
+
+@pytest.mark.parametrize("field", [None, 0, 1, 2, 3, "racy"])
+def test_the_walk_s_comparison_is_kb_cache_unchanged(tmp_path, field):
+    """kb.inputs._compare writes kb.cache.unchanged out in its loop: a file is known exactly
+    when ``unchanged`` says so, whichever of size, mtime, ctime, inode or the racy guard differs."""
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\nid: a\n---\n", encoding="utf-8")
+    (folder / "b.md").write_text("---\nid: b\n---\n", encoding="utf-8")
+    manifest, racy = {}, time.time_ns() + 10**10
+    for name in ("a.md", "b.md"):
+        info = os.lstat(folder / name)
+        manifest[f"claims/{name}"] = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, "h")
+    if field == "racy":
+        racy = 0
+    elif field is not None:
+        row = list(manifest["claims/a.md"])
+        row[field] += 1
+        manifest["claims/a.md"] = tuple(row)
+    known, unknown, missing = kb_inputs._compare([(str(folder), True)], tmp_path, manifest, racy)
+    expected = {
+        relative for relative in manifest if kb.cache.unchanged(manifest[relative], os.lstat(tmp_path / relative), racy)
+    }
+    assert set(known) == expected and {relative for relative, _ in unknown} == set(manifest) - expected
+    assert missing == [] and len(expected) == (2 if field is None else 1 if field != "racy" else 0)
