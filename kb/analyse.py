@@ -15,7 +15,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from kb.checks import CheckContext, acknowledgements, finish, raw_findings
+from kb.checks import CheckContext, acknowledgements, finish, raw_findings, with_severities
 from kb.checks.numbers import LISTED
 from kb.findings import Finding
 from kb.graph import add_detected_contradiction, build_graph, compute_status, independent_origins
@@ -85,6 +85,11 @@ def analyse_settings(
     with progress.stage("checks"):
         ctx = CheckContext(corpus, graph, day, require_snapshots)
         raw = raw_findings(ctx)
+        if incremental:
+            # the severities first (kb.incremental keeps them so): finishing then copies only
+            # the acknowledged findings, and the kept raw findings are the reported ones, not
+            # a second copy of each (40,000 findings at 100k claims: 15 MB at the build's peak)
+            raw = with_severities(raw, settings)
         findings = finish(raw, settings, acknowledgements(corpus))
     if not annotate:
         return Analysis(settings, corpus, graph, findings, day, raw=raw if incremental else [])

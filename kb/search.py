@@ -110,7 +110,28 @@ def index_text(text: str | None) -> str:
         return ""
     if text.isascii():  # nothing to fold and no CJK character: most English text (7 µs -> 0.1 µs)
         return text
+    if _ASTRAL.search(text) is None:  # one translate: folded, each CJK character spaced (10x)
+        return text.translate(_spaced())
     return CJK.sub(r" \g<0> ", fold(text))
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+@cache
+def _spaced() -> dict[int, str]:
+    """:func:`fold`'s table and the spacing of every CJK character of the Basic Multilingual
+    Plane in one translation table (29,000 entries, built in 10 ms): :func:`index_text` of
+    text without supplementary characters (the CJK extensions B-F are the rest) in one pass,
+    where a regular expression substituted each character (a search index at 100k claims
+    spent 1.5 s on it)."""
+    table: dict[int, str] = {}
+    for low, high in _CJK_RANGES:
+        if high <= 0xFFFF:
+            table.update((point, f" {chr(point)} ") for point in range(low, high + 1))
+    for point, target in _table().items():
+        table[point] = f" {target} " if CJK.match(target) else target
+    return table
 
 
 def terms(query: str | None) -> list[tuple[str, str]]:

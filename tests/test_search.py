@@ -210,3 +210,28 @@ def test_ascii_text_is_indexed_as_it_is():
     for text in ("OpenAI could lose $5 billion in 2024.", "a-b_c [x](y) 'q' \"z\"", "\t\n ~"):
         assert search.index_text(text) == search.CJK.sub(r" \g<0> ", search.fold(text)) == text
     assert search.index_text("OpenAI 虧損50亿") == "OpenAI  亏  损 50 亿 "
+
+
+# every script the table treats apart: ASCII, full-width forms, the ideographic space, kana,
+# bopomofo, traditional and simplified Han, compatibility ideographs, extension B (astral)
+_MIXED = st.text(
+    alphabet=st.sampled_from(
+        "aZ9 .,-\n\t"
+        "ＯｐｅｎＡＩ２０２４\u3000"
+        "かなカナㄅㄆ"
+        "虧損億美元亏损亿美元經濟学習"
+        "\uf900\uf9ff\ufa2d"
+        "\U00020000\U0002a6d6\U0002f800é€—"
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_MIXED | TEXT)
+def test_index_text_in_one_translate_is_folding_then_spacing(text):
+    """The one-pass table gives what folding, then a space either side of each CJK
+    character, gives: for text with supplementary characters or without."""
+    from kb import search
+
+    assert search.index_text(text) == search.CJK.sub(r" \g<0> ", search.fold(text))
