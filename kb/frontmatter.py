@@ -261,13 +261,18 @@ def read_frontmatter(text: str) -> Document:
         raise FrontmatterError("KB003", message, line, column)
     if len(source.encode("utf-8")) > MAX_FRONTMATTER_BYTES:
         raise FrontmatterError("KB001", f"frontmatter is over the limit of {MAX_FRONTMATTER_BYTES:,} bytes")
+    body = "\n".join(lines[end + 1 :])
+    head = hashlib.blake2b(source.encode("utf-8"), digest_size=16).digest()
+    from kb.plain_yaml import load_plain  # (it imports this module)
+
+    if (plain := load_plain(source, 2)) is not None:  # the plain YAML most files are written in
+        data, paths, flat, key_flat = plain
+        return _document(data, paths, _packed(flat), _packed(key_flat), body, end + 2, head)
     data, positions, key_positions = _load(source, first_line=2)
     if data is None:
         raise FrontmatterError("KB002", "empty frontmatter: expected a mapping of fields")
     if not isinstance(data, dict):
         raise FrontmatterError("KB002", f"frontmatter is a {_kind(data)}, expected a mapping of fields", 2, 1)
-    body = "\n".join(lines[end + 1 :])
-    head = hashlib.blake2b(source.encode("utf-8"), digest_size=16).digest()
     return Document(data, positions, key_positions, body, end + 2, head)
 
 
