@@ -41,8 +41,10 @@ from kb.frontmatter import _shared_path, resolve_plain_scalar
 
 __all__ = ["load_plain"]
 
-# `key:` and what follows it on the line (None: nothing; "" or spaces: nothing either)
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:$| +(.*)$)")
+# `key:` and what follows it on the line (None: nothing; "" or spaces: nothing either); a key
+# of up to 1,000 characters (libyaml refuses an implicit key of over 1,024: the strict reader
+# reports it)
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,999}):(?:$| +(.*)$)")
 _DOUBLE = re.compile(r'"([^"\\]*)" *$')
 _SINGLE = re.compile(r"'([^']*)' *$")
 # What a plain scalar may not start with (YAML's indicators; '-' may, before a non-space,
@@ -50,7 +52,7 @@ _SINGLE = re.compile(r"'([^']*)' *$")
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_STOP = re.compile(r"[\[\]{}#'\":&*!|>%@`]")
 # one `key: value` pair of a one-line flow mapping, and the comma after it
-_FLOW_PAIR = re.compile(r' *([A-Za-z_][A-Za-z0-9_-]*): +(?:"([^"\\]*)"|([^,\[\]{}#"\':&*!|>%@`]+)) *(,|$)')
+_FLOW_PAIR = re.compile(r' *([A-Za-z_][A-Za-z0-9_-]{0,999}): +(?:"([^"\\]*)"|([^,\[\]{}#"\':&*!|>%@`]+)) *(,|$)')
 MAX_LEVELS = 8  # deeper frontmatter goes to the strict reader (its cap is kb.frontmatter.MAX_DEPTH)
 _TEXT_KEYS: dict[str, bool] = {}  # key -> whether the core schema reads it as text (bounded)
 

@@ -182,6 +182,8 @@ def test_a_typical_claim_is_read_by_the_plain_reader():
         "value: %reserved",
         "value: @reserved",
         "value: `reserved`",
+        "k" * 1100 + ": a key longer than libyaml takes",
+        "value: {" + "k" * 1100 + ": x}",
     ],
 )
 def test_what_the_plain_reader_declines_reads_as_the_strict_reader_has_it(line):
