@@ -53,6 +53,9 @@ _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_STOP = re.compile(r"[\[\]{}#'\":&*!|>%@`]")
 # one `key: value` pair of a one-line flow mapping, and the comma after it
 _FLOW_PAIR = re.compile(r' *([A-Za-z_][A-Za-z0-9_-]{0,999}): +(?:"([^"\\]*)"|([^,\[\]{}#"\':&*!|>%@`]+)) *(,|$)')
+# What libyaml's reader refuses anywhere, comments included (the strict reader reports it), a
+# carriage return (a line break to libyaml) and a tab (it may indent nothing in YAML)
+_UNREADABLE = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_LEVELS = 8  # deeper frontmatter goes to the strict reader (its cap is kb.frontmatter.MAX_DEPTH)
 _TEXT_KEYS: dict[str, bool] = {}  # key -> whether the core schema reads it as text (bounded)
 
@@ -67,8 +70,8 @@ def load_plain(source: str, first_line: int) -> tuple[dict, tuple, list[int], li
     :func:`kb.frontmatter._load` gives as (data, positions, key positions), in the packed
     form of :class:`kb.frontmatter.Document`; None when the text is outside the subset (the
     module's docstring)."""
-    if "\t" in source:
-        return None  # (a tab may indent nothing in YAML, and may stand in a scalar)
+    if _UNREADABLE.search(source):
+        return None
     rows = []  # (line index, indentation, the text after it) of each line with content
     for index, line in enumerate(source.split("\n")):
         text = line.lstrip(" ")

@@ -183,6 +183,17 @@ def test_a_typical_claim_is_read_by_the_plain_reader():
         "value: @reserved",
         "value: `reserved`",
         "k" * 1100 + ": a key longer than libyaml takes",
+        "k" * 1025 + ": v",
+        "list:\n  - " + "k" * 1030 + ": v",
+        # what libyaml refuses in a comment too (found by a hostile review), and a carriage
+        # return there, a line break to libyaml
+        "# \x01 control",
+        "# \x7f delete",
+        "# \x9f C1",
+        "# \x0c form feed",
+        "# \ufffe",
+        "# a\rb: y",
+        "# a\r\rk: x",
         "value: {" + "k" * 1100 + ": x}",
     ],
 )
