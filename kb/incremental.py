@@ -78,7 +78,7 @@ __all__ = [
     "state_of",
 ]
 
-FORMAT = 1
+FORMAT = 2  # 2: State.findings
 MAX_SHARE = 0.25  # a region over this share of the files: the whole check instead
 
 
@@ -125,6 +125,10 @@ class State(NamedTuple):
     # kb.checks.with_severities), without KB104
     raw: dict[str, list[Finding]]
     cycles: list[Finding]  # KB104
+    # the findings of the whole knowledge base as a check reports them (the raw ones above,
+    # finished: pickled once with them): what a re-check of nothing returns, without finishing
+    # 40,000 findings again (0.2 s at 100k files)
+    findings: list[Finding] | None = None
 
 
 def base_key(settings: Settings, today: date | None, require_snapshots: bool) -> str:
@@ -233,7 +237,7 @@ def state_of(analysis, files: dict[str, str | None], base: str) -> State:
             cycles.append(finding)
         elif finding.path in raw:
             raw[finding.path].append(finding)
-    return State(base, dict(files), entries, raw, cycles)
+    return State(base, dict(files), entries, raw, cycles, analysis.findings)
 
 
 def save_state(root: Path, state: State) -> None:
@@ -309,6 +313,10 @@ def recheck(
     for path in changed - touched:
         files[path] = hashes[path]
     if not touched:
+        if state.findings is not None:  # nothing to check again: the state's own findings
+            kept = _worth_saving(len(changed), len(files))
+            saved = state._replace(files=files) if kept else None
+            return Rechecked(list(state.findings), saved, frozenset(), frozenset(), None, None, entries)
         findings, saved = _merge(settings, state, entries, files, {}, state.cycles, len(changed))
         return Rechecked(findings, saved, frozenset(), frozenset(), None, None, entries)
     # what the changed files wrote before and write now (the new keys: from a first parse)
@@ -594,7 +602,7 @@ def _merge(settings, state: State, entries, files, found, cycles, parsed: int):
             if entries[path].acks:
                 acks[id_] = (path, kind, entries[path].acks)
     findings = finish(raw, settings, acks)
-    return findings, State(state.base, files, entries, raw_by_path, cycles) if _worth_saving(
+    return findings, State(state.base, files, entries, raw_by_path, cycles, findings) if _worth_saving(
         parsed, len(files)
     ) else None
 
