@@ -65,11 +65,11 @@ class _NotPlain(Exception):
 
 
 def load_plain(source: str, first_line: int) -> tuple[dict, tuple, list[int], list[int]] | None:
-    """(data, field paths, their values' lines and columns, their keys' lines and columns,
-    flat) of frontmatter ``source`` whose first line is line ``first_line`` of the file: what
-    :func:`kb.frontmatter._load` gives as (data, positions, key positions), in the packed
-    form of :class:`kb.frontmatter.Document`; None when the text is outside the subset (the
-    module's docstring)."""
+    """(data, field paths, the flat list of their values' lines and columns, the flat list of
+    their keys' lines and columns) of frontmatter ``source`` whose first line is line
+    ``first_line`` of the file: what :func:`kb.frontmatter._load` gives as (data, positions,
+    key positions), in the form :class:`kb.frontmatter.Document` packs them; None when the
+    text is outside the subset (the module's docstring)."""
     if _UNREADABLE.search(source):
         return None
     rows = []  # (line index, indentation, the text after it) of each line with content
