@@ -84,12 +84,10 @@ def analyse_settings(
     day = today or settings.today or date.today()
     with progress.stage("checks"):
         ctx = CheckContext(corpus, graph, day, require_snapshots)
-        raw = raw_findings(ctx)
-        if incremental:
-            # the severities first (kb.incremental keeps them so): finishing then copies only
-            # the acknowledged findings, and the kept raw findings are the reported ones, not
-            # a second copy of each (40,000 findings at 100k claims: 15 MB at the build's peak)
-            raw = with_severities(raw, settings)
+        # the severities first (kb.incremental keeps them so): finishing then copies only the
+        # acknowledged findings, and kept raw findings are the reported ones, not a second
+        # copy of each (40,000 findings at 100k claims: 15 MB at the build's peak)
+        raw = with_severities(raw_findings(ctx), settings)
         findings = finish(raw, settings, acknowledgements(corpus))
     if not annotate:
         return Analysis(settings, corpus, graph, findings, day, raw=raw if incremental else [])

@@ -128,7 +128,7 @@ class State(NamedTuple):
     # the findings of the whole knowledge base as a check reports them (the raw ones above,
     # finished: pickled once with them): what a re-check of nothing returns, without finishing
     # 40,000 findings again (0.2 s at 100k files)
-    findings: list[Finding] | None = None
+    findings: list[Finding]
 
 
 def base_key(settings: Settings, today: date | None, require_snapshots: bool) -> str:
@@ -312,13 +312,9 @@ def recheck(
     files = dict(state.files)
     for path in changed - touched:
         files[path] = hashes[path]
-    if not touched:
-        if state.findings is not None:  # nothing to check again: the state's own findings
-            kept = _worth_saving(len(changed), len(files))
-            saved = state._replace(files=files) if kept else None
-            return Rechecked(list(state.findings), saved, frozenset(), frozenset(), None, None, entries)
-        findings, saved = _merge(settings, state, entries, files, {}, state.cycles, len(changed))
-        return Rechecked(findings, saved, frozenset(), frozenset(), None, None, entries)
+    if not touched:  # nothing to check again: the state's own findings
+        saved = state._replace(files=files) if _worth_saving(len(changed), len(files)) else None
+        return Rechecked(list(state.findings), saved, frozenset(), frozenset(), None, None, entries)
     # what the changed files wrote before and write now (the new keys: from a first parse)
     written = set(written)
     for path in touched:

@@ -240,7 +240,6 @@ def _records(
     large, an id kept or lost elsewhere, a subject changed). ``built``: the build state;
     ``writes``: path -> the keys (:mod:`kb.incremental`) that the version of an edited file
     an update wrote to the database writes."""
-    from kb import incremental
     from kb.database.records import record_rows
     from kb.incremental import load_state, recheck
 
@@ -259,7 +258,7 @@ def _records(
                 return None  # the state is of a version the database never had, and nothing says what its own wrote
             also.update(writes[path])
     with progress.stage("recheck"):
-        rechecked = recheck(settings, today, False, hashes, state, also, max(incremental.MAX_SHARE, UPDATE_SHARE))
+        rechecked = recheck(settings, today, False, hashes, state, also, UPDATE_SHARE)
     if rechecked is None or rechecked.corpus is None or not edited.keys() <= rechecked.touched:
         return None
     held = [entry.id for entry in rechecked.entries.values() if entry.id]
