@@ -609,3 +609,23 @@ def test_the_walk_s_comparison_is_kb_cache_unchanged(tmp_path, field):
     }
     assert set(known) == expected and {relative for relative, _ in unknown} == set(manifest) - expected
     assert missing == [] and len(expected) == (2 if field is None else 1 if field != "racy" else 0)
+
+
+def test_the_walk_s_comparison_finds_the_files_collect_files_lists(kb):
+    """kb.inputs._compare writes kb.inputs._scan_entries out in its loop: it must find the
+    same paths, whatever the folder holds (hidden files and folders, other extensions, deep
+    folders, a linked folder, a linked file)."""
+    kb.source()
+    kb.claim()
+    kb.write("claims/.hidden.md", "---\nid: x\n---\n")
+    kb.write("claims/t/.dot/y.md", "---\nid: y\n---\n")
+    kb.write("claims/t/notes.txt", "not a claim")
+    kb.write("claims/deep/b/c/z.md", "---\nid: z\n---\n")
+    (kb.root / "claims" / "linked").symlink_to(kb.root / "sources", target_is_directory=True)
+    (kb.root / "claims" / "t" / "l.md").symlink_to(kb.root / "claims" / "deep" / "b" / "c" / "z.md")
+    settings = load_settings(kb.root)
+    known, unknown, missing = kb_inputs._compare(kb_inputs._tasks(settings), kb.root, {}, 0)
+    found = [*known, *(relative for relative, _ in unknown), *missing]
+    expected = [relative for relative, _ in kb_inputs._walk(settings)]
+    assert sorted(found) == sorted(expected) and len(expected) == 5
+    assert sorted(missing) == ["claims/linked", "claims/t/l.md"]
