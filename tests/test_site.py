@@ -9,10 +9,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from datasette.app import Datasette
 from sitekb import build, datasette, write_kb
 
 from kb.analyse import analyse
 from kb.database import build_database
+from kb.serve import COMMON_SETTINGS, metadata
 from kb.settings import load_settings
 from kb.site import pages
 
@@ -203,6 +205,50 @@ async def test_other_tables_keep_datasette_pages(site):
     page = (await get(site, "/kb/evidence/openai-2024-loss-e1")).text
     assert "kb-article" not in page and "rows-and-columns" in page
     await get(site, "/kb/claims/no-such-claim", 404)
+
+
+async def test_claim_and_source_pages_answer_as_datasette_row_pages_do(site, tmp_path, monkeypatch):
+    # kb.site.views.row_page serves them in front of Datasette's row view: same headers,
+    # same permissions, and Datasette's row view for everything that is not kb's page
+    from datasette.views.row import RowView
+
+    async def unused(*args, **kwargs):
+        raise AssertionError("Datasette's row view prepared a kb page")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RowView, "data", unused)
+        await get(site, "/kb/claims/openai-2024-loss")
+        await get(site, "/kb/sources/blog-post")
+    response = await get(site, "/kb/claims/openai-2024-loss")
+    assert response.headers["cache-control"] == "max-age=5"  # default_cache_ttl
+    assert response.headers["link"] == (
+        'http://localhost/kb/claims/openai-2024-loss.json; rel="alternate"; type="application/json+datasette"'
+    )
+    assert '<link rel="alternate" type="application/json+datasette"' in response.text
+    assert "Queries took" in response.text and "kb-article" in response.text
+    assert (await get(site, "/kb/sources/blog-post?_ttl=0")).headers["cache-control"] == "no-cache"
+    # a tilde-encoded id is the same claim; the JSON is Datasette's
+    assert "OpenAI lost $5 billion in 2024." in (await get(site, "/kb/claims/openai~2D2024~2Dloss")).text
+    row = (await get(site, "/kb/claims/openai-2024-loss.json?_shape=objects")).json()["rows"][0]
+    assert row["id"] == "openai-2024-loss"
+    head = await site.client.request("HEAD", "/kb/claims/openai-2024-loss")
+    assert head.status_code == 200 and head.content == b""
+    assert (await site.client.post("/kb/claims/openai-2024-loss")).status_code in (403, 405)
+    # a table denied by metadata stays denied
+    (tmp_path / "kb").mkdir()
+    settings, path = build(write_kb(tmp_path / "kb"))
+    meta = metadata(settings)
+    meta["databases"]["kb"]["tables"]["claims"]["allow"] = False
+    denied = Datasette([], immutables=[str(path)], metadata=meta, settings=COMMON_SETTINGS)
+    await get(denied, "/kb/claims/openai-2024-loss", 403)
+    await get(denied, "/kb/sources/blog-post")
+    # another database's claims table keeps Datasette's row page
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("create table claims (id text primary key, statement text)")
+        conn.execute("insert into claims values ('x', 'Not a kb claim')")
+    page = (await get(Datasette([str(other)]), "/other/claims/x")).text
+    assert "Not a kb claim" in page and "rows-and-columns" in page and "kb-article" not in page
 
 
 async def test_corpus_contested_claim_page(corpus):
