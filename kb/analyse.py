@@ -89,6 +89,9 @@ def analyse_settings(
         # copy of each (40,000 findings at 100k claims: 15 MB at the build's peak)
         raw = with_severities(raw_findings(ctx), settings)
         findings = finish(raw, settings, acknowledgements(corpus))
+        # the checks' indexes (groups of figures, quotes by source…) are done with: freed
+        # before the detected edges and the statuses are made, which reuse their memory
+        del ctx
     if not annotate:
         return Analysis(settings, corpus, graph, findings, day, raw=raw if incremental else [])
     # 4. contradictions the checks detected become edges, so that they count for status; an

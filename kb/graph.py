@@ -104,9 +104,17 @@ def build_graph(corpus: Corpus) -> nx.MultiDiGraph:
 
 
 def _add_entities(graph: nx.MultiDiGraph, corpus: Corpus) -> None:
+    import networkx as nx
+
     index = entity_index(corpus)
     for key, entity in corpus.settings.entities.items():
         graph.add_node(entity_node(key), kind="entity", name=entity.name, aliases=list(entity.aliases))
+    # Every claim's edge to its entity shares one attribute dict (read only, like every edge's:
+    # nothing changes an edge's attributes once the graph is built), where add_edge would
+    # make one each: 22 MB at 100k claims, at the build's peak of memory. The edge is what
+    # add_edge makes (key 0: a claim has one subject), written into networkx's adjacency.
+    about = {"relation": "about"}
+    succ, pred = graph._succ, graph._pred
     for id_, record in corpus.claims.items():
         subject = record.model.subject
         if not subject:
@@ -116,7 +124,9 @@ def _add_entities(graph: nx.MultiDiGraph, corpus: Corpus) -> None:
         if node not in graph:
             graph.add_node(node, kind="entity", name=name, aliases=aliases)
             index[subject.casefold()] = (key, name, aliases)
-        graph.add_edge(claim_node(id_), node, relation="about")
+        claim = claim_node(id_)
+        succ[claim][node] = pred[node][claim] = {0: about}
+    nx._clear_cache(graph)
 
 
 def subject_entity(index: dict[str, tuple[str, str, list[str]]], subject: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -329,11 +330,47 @@ def load_corpus(
     with progress.stage("walk"):
         files = collect_files(settings)
     loaded_files, digest, hashes = load_all(files, settings.root, cache, progress, render)
+    if len(files) >= TRIM_FILES:  # every file's bytes and the workers' pickled results are gone
+        release_free_memory()
     corpus = assemble(settings, loaded_files, keep_loaded=incremental)
     corpus.files_digest = digest
     if incremental and keep_hashes:
         corpus.hashes = hashes
     return corpus
+
+
+# Loads of fewer files than this leave too little to give back to be worth importing ctypes.
+TRIM_FILES = 2000
+
+
+def release_free_memory() -> None:
+    """Give the memory the C allocator holds free back to the system (glibc's
+    ``malloc_trim``; elsewhere nothing).
+
+    Loading holds every file's bytes and the workers' pickled results, then frees them; glibc
+    keeps most of that freed memory, fragmented in its heap, where Python's small objects
+    (the graph, the checks' tables: pymalloc's arenas are mapped apart) cannot use it. At
+    100,000 claims trimming after the load gives back about 100 MB, which would otherwise
+    stay resident under everything that follows.
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        _malloc_trim = _no_trim
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:  # the symbols the process has loaded: glibc's, where it is the C library
+                _malloc_trim = ctypes.CDLL(None).malloc_trim
+            except (OSError, AttributeError):  # another C library (musl has no malloc_trim)
+                pass
+    _malloc_trim(0)
+
+
+def _no_trim(pad: int) -> int:
+    return 0
+
+
+_malloc_trim = None
 
 
 _NO_FINDINGS: tuple = ()  # (immutable: a kept Loaded is only read)

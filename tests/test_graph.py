@@ -36,6 +36,13 @@ def test_aliases_resolve_to_one_entity(kb):
     graph = kb.analyse().graph
     assert sorted(u for u, v, r in graph.edges(data="relation") if v == "entity:anthropic") == ["claim:a", "claim:b"]
     assert [n for n in graph if n.startswith("entity:")] == ["entity:anthropic"]
+    # the edges to an entity are what add_edge would make (key 0, both adjacencies), and
+    # share one attribute dict (kb.graph._add_entities: memory at 100k claims)
+    assert sorted(graph.edges(keys=True, data=True)) == sorted(graph.copy().edges(keys=True, data=True))
+    assert graph.in_degree("entity:anthropic") == 2 and graph.has_edge("claim:a", "entity:anthropic", key=0)
+    assert graph.get_edge_data("claim:a", "entity:anthropic") == {0: {"relation": "about"}}
+    assert graph.edges["claim:a", "entity:anthropic", 0] is graph.edges["claim:b", "entity:anthropic", 0]
+    assert "entity:anthropic" in graph.successors("claim:b") and "claim:b" in graph.predecessors("entity:anthropic")
 
 
 def test_independent_origins_follow_via_and_translations(kb):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from kb.load import load_corpus
+import platform
+
+import pytest
+
+from kb.load import load_corpus, release_free_memory
 from kb.settings import load_settings
 
 
@@ -132,3 +136,38 @@ def test_loaded_models_keep_pydantic_s_api(kb):
     copy = first.model_copy(update={"statement": "Changed."})
     assert copy.statement == "Changed." and first.statement != "Changed."
     assert "statement" in second.__pydantic_fields_set__ and "verdict" not in second.__pydantic_fields_set__
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc_trim")
+def test_release_free_memory_gives_the_freed_heap_back():
+    # What a large load leaves: many buffers freed between objects that stay (so that the
+    # heap cannot shrink from its top), which glibc keeps resident until trimmed.
+    kept, freed = [], []
+    for _ in range(5_000):
+        freed.append(bytearray(20_000))
+        kept.append(bytearray(600))
+    del freed
+    before = _resident_bytes()
+    release_free_memory()
+    assert before - _resident_bytes() > 50 * 2**20
+    assert len(kept) == 5_000
+
+
+def test_a_large_load_releases_free_memory(kb, monkeypatch):
+    calls = []
+    monkeypatch.setattr("kb.load.release_free_memory", lambda: calls.append(1))
+    kb.source()
+    kb.claim()
+    load_corpus(load_settings(kb.root))
+    assert calls == []  # a small knowledge base: not worth importing ctypes
+    monkeypatch.setattr("kb.load.TRIM_FILES", 2)
+    load_corpus(load_settings(kb.root))
+    assert calls == [1]
