@@ -171,3 +171,22 @@ def test_a_large_load_releases_free_memory(kb, monkeypatch):
     monkeypatch.setattr("kb.load.TRIM_FILES", 2)
     load_corpus(load_settings(kb.root))
     assert calls == [1]
+
+
+def test_values_many_files_repeat_are_one_object_each(kb, monkeypatch):
+    # kb.load._share_values: equal dates, periods and the source ids evidence names, shared
+    monkeypatch.setattr("kb.cache.PARALLEL_THRESHOLD", 2)  # through the workers, as a large load
+    kb.source()
+    kb.source("relay", extra="cites: [outlet-report]\n")
+    kb.claim("a", extra="    via: relay\n")
+    kb.claim("b", extra="  - source: relay\n")
+    corpus = load_corpus(load_settings(kb.root), cache=False)
+    a, b = corpus.claims["a"].model, corpus.claims["b"].model
+    outlet, relay = (next(key for key in corpus.sources if key == id_) for id_ in ("outlet-report", "relay"))
+    assert a.stated is b.stated is corpus.sources["outlet-report"].model.published
+    assert a.period is b.period and str(a.period) == "2024"
+    assert a.evidence[0].source is b.evidence[0].source is outlet
+    assert a.evidence[0].via is b.evidence[1].source is relay
+    # the same values as a file validated alone
+    for record in corpus.claims.values():
+        assert record.model == type(record.model).model_validate(record.model.model_dump())
