@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from kb.checks import CheckContext, acknowledgements, finish, raw_findings, with_severities
 from kb.checks.numbers import LISTED
@@ -22,6 +21,9 @@ from kb.graph import add_detected_contradiction, build_graph, compute_status, in
 from kb.load import Corpus, load_corpus
 from kb.progress import Progress, quiet
 from kb.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # (networkx is imported where a graph is made: an update after a note edit makes none)
+    import networkx as nx
 
 __all__ = ["Analysis", "analyse", "analyse_settings", "detected_contradictions"]
 
