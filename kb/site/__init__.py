@@ -11,13 +11,14 @@ import yaml
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-# Headers, refused paths, SQLite limits, the search functions, which cells may be HTML,
-# robots.txt: a plugin of its own, kb.site.hardening (entry point kb_hardening).
+# Headers, refused paths, SQLite limits, the search functions, robots.txt: a plugin of its own,
+# kb.site.hardening (entry point kb_hardening); which cells may be HTML is its trusted_cell,
+# which the one render_cell hook of kb.site.views calls.
 from kb.site.hardening import MAX_VALUE_BYTES  # noqa: F401
 
 # The reader's pages (home, claim, source, metrics, graph, /c/ID) and readable figures in tables.
 from kb.site.views import ROUTES as PAGE_ROUTES
-from kb.site.views import kb_template_vars, readable_figure_cell  # noqa: F401 (hook implementations)
+from kb.site.views import kb_template_vars, render_cell  # noqa: F401 (hook implementations)
 
 
 @hookimpl

@@ -20,6 +20,7 @@ from datasette.utils.asgi import Forbidden, NotFound, Response
 from markupsafe import Markup
 
 from kb.site import charts, graphview, pages
+from kb.site.hardening import trusted_cell
 
 VALUE_COLUMNS = ("value", "value_low", "value_high")
 FIGURE_TABLES = ("claims", "metric_timeline", None)  # None: a canned query's results
@@ -314,8 +315,16 @@ ROUTES = [
 ]
 
 
-@hookimpl(specname="render_cell")
-def readable_figure_cell(row, value, column, table, database, datasette):
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    """kb's table cells: HTML kb vouches for (:func:`kb.site.hardening.trusted_cell`), and
+    readable figures. One hook implementation for both, since Datasette calls each for every
+    cell of a page."""
+    trusted = trusted_cell(value, column, table, database)
+    return trusted if trusted is not None else readable_figure_cell(row, value, column, table)
+
+
+def readable_figure_cell(row, value, column, table):
     """Figures in base units (264000000000.0) shown as a reader writes them (264 billion USD);
     the exact number stays in the cell's title and in the JSON."""
     if column not in VALUE_COLUMNS or table not in FIGURE_TABLES or not isinstance(value, int | float):
@@ -328,4 +337,4 @@ def readable_figure_cell(row, value, column, table, database, datasette):
     return Markup('<span class="kb-number" title="{}">{}</span>').format(repr(value), text)
 
 
-__all__ = ["ROUTES", "kb_database", "kb_template_vars", "query", "readable_figure_cell", "site_info"]
+__all__ = ["ROUTES", "kb_database", "kb_template_vars", "query", "readable_figure_cell", "render_cell", "site_info"]
