@@ -263,14 +263,14 @@ class Cache:
 
 def load_signed(root: Path, name: str) -> Any:
     """What :func:`save_signed` stored as ``name`` in the cache folder (None: nothing usable)."""
-    wait_for_writers()
+    wait_for_writers(manifest=False)
     secret = _user_key()
     return None if secret is None else _read_signed(root / ".kb-cache" / name, secret)
 
 
 def save_signed(root: Path, name: str, value: Any) -> None:
     """Store ``value`` as ``name`` in the cache folder, signed; failures are ignored."""
-    wait_for_writers()
+    wait_for_writers(manifest=False)
     secret = _user_key()
     if secret is None:
         return
@@ -300,39 +300,45 @@ def save_findings(root: Path, key: str, findings: list) -> None:
 # --- writes a forked child finishes while the command goes on ----------------------------
 
 _WRITERS: list = []  # kb.inputs.Forked children writing to a cache folder
+_MANIFEST_WRITERS: list = []  # those writing its manifest alone
 
 
-def in_background(function, *args) -> None:
+def in_background(function, *args, manifest_only: bool = False) -> None:
     """``function(*args)`` (a write to the cache) in a forked child (:class:`kb.inputs.Forked`),
     while this process goes on (a re-check at 100k files prints its report meanwhile instead
     of first pickling 40,000 findings: 0.2 s). Every read or write of a stored value waits for
-    such children first, and so does the end of the process (``kb`` itself, and
-    :mod:`atexit` for a library caller): what a command stored is there once it has ended.
+    such children first (but for those that write the manifest alone, ``manifest_only``: a
+    read of the manifest waits for them), and so does the end of the process (``kb`` itself,
+    and :mod:`atexit` for a library caller): what a command stored is there once it has ended.
     Where a fork is not safe (another thread runs) or fails, the function runs here and now;
     a child that fails is redone here when waited for."""
     writer = Forked(_write_alone, os.getpid(), function, *args)
     if not writer.forked:
         writer.result()
         return
-    if not _WRITERS:
+    if not _WRITERS and not _MANIFEST_WRITERS:
         atexit.register(wait_for_writers)
-    _WRITERS.append(writer)
+    (_MANIFEST_WRITERS if manifest_only else _WRITERS).append(writer)
 
 
 def _write_alone(parent: int, function, *args) -> None:
     """The write; in the child (not in ``parent``, where it runs when the fork could not be
     made or the child failed), one that Ctrl-C meant for the command does not cut short, and
-    that waits for no sibling (the parent's list is not the child's to wait on)."""
+    that waits for no sibling (the parent's lists are not the child's to wait on)."""
     if os.getpid() != parent:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _WRITERS.clear()
+        _MANIFEST_WRITERS.clear()
     function(*args)
 
 
-def wait_for_writers() -> None:
-    """Wait until every child :func:`in_background` started has finished."""
+def wait_for_writers(manifest: bool = True) -> None:
+    """Wait until every child :func:`in_background` started has finished (with ``manifest``
+    false, but for those writing the manifest alone: a stored value elsewhere is not theirs)."""
     while _WRITERS:
         _WRITERS.pop(0).result()
+    while manifest and _MANIFEST_WRITERS:
+        _MANIFEST_WRITERS.pop(0).result()
 
 
 # --- loading every file through the cache, in parallel when many need parsing -------------
@@ -349,7 +355,8 @@ def jobs() -> int:
     return wanted if wanted > 0 else min(os.cpu_count() or 1, 4)
 
 
-def _stat_row(info: os.stat_result, digest: str) -> tuple:
+def stat_row(info: os.stat_result, digest: str) -> tuple:
+    """A manifest row: what a file's stat must match for its ``digest`` to be trusted."""
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, digest)
 
 
@@ -528,7 +535,7 @@ def load_all(
                     continue
                 digest = hashlib.sha256(raw).hexdigest()
                 hashes[shown] = digest
-                manifest[shown] = _stat_row(info, digest)
+                manifest[shown] = stat_row(info, digest)
                 key = entry_key(digest, kind, shown)
                 if store is not None and (hit := store.entries.get(key)) is not None:
                     results[index] = hit

@@ -121,7 +121,9 @@ def start_walk(settings: Settings | QuickSettings) -> Forked:
     fork = large and jobs() > 1
     # forked, the walk is not split in two again (this process, loading the state, has the
     # other core), and its digest is not needed (the findings are re-checked from the state)
-    walk = partial(current_files, settings, max_reads=QUICK_READS, split=not fork, digest=not fork)
+    # (forked, it leaves the manifest as it is: a writer it started would hold the pipe that
+    # brings its result back open until done, and this process would wait for it)
+    walk = partial(current_files, settings, max_reads=QUICK_READS, split=not fork, digest=not fork, refresh=not fork)
     return Forked(walk, fork=fork)
 
 

@@ -9,9 +9,11 @@ cannot set: it is seen (tested below with the racy guard off).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -564,7 +566,7 @@ def test_the_cache_written_by_a_child_is_there_for_the_next_command(base, monkey
     monkeypatch.setenv("KB_JOBS", "1")  # (parsing in this process: only the write is forked)
     written = []
     real = kbcache.in_background
-    monkeypatch.setattr(kbcache, "in_background", lambda *args: written.append(1) or real(*args))
+    monkeypatch.setattr(kbcache, "in_background", lambda *args, **kw: written.append(1) or real(*args, **kw))
     run("build", "--allow-errors", "--root", str(base.root))
     assert written
     assert "is up to date" in run("build", "--allow-errors", "--root", str(base.root))
@@ -629,3 +631,45 @@ def test_the_walk_s_comparison_finds_the_files_collect_files_lists(kb):
     expected = [relative for relative, _ in kb_inputs._walk(settings)]
     assert sorted(found) == sorted(expected) and len(expected) == 5
     assert sorted(missing) == ["claims/linked", "claims/t/l.md"]
+
+
+def test_a_walk_leaves_the_manifest_up_to_date(base, monkeypatch):
+    """Files the manifest does not know as they are (edited, new, gone) are read once: the
+    walk writes their rows (kb.inputs._current, refresh), so the next walk trusts them and
+    takes the manifest's digest, where an update build's edits were read by every later
+    no-op build. Each answer is the files as they are."""
+    monkeypatch.setattr(kb.cache, "RACY_NS", 0)  # trusted once older than the manifest
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+    run("build", "--allow-errors", "--root", str(base.root))
+    reads: list[str] = []
+    real = kb_inputs._hash_file
+    monkeypatch.setattr(kb_inputs, "_hash_file", lambda digest, path: reads.append(path.name) or real(digest, path))
+    settings = load_settings(base.root)
+
+    def walk() -> tuple[dict, str | None]:
+        hashes, digest = kb_inputs._current(settings, None, None)
+        # the rows are written by a child that a read of another stored value does not wait for
+        assert not kbcache._WRITERS
+        kbcache.load_signed(base.root, kbcache.CHECK_STATE)
+        kbcache.wait_for_writers()
+        assert not kbcache._MANIFEST_WRITERS
+        files = sorted(p.relative_to(base.root).as_posix() for p in base.root.glob("*/**/*.md"))
+        assert sorted(hashes) == files  # as they are
+        assert all(hashes[f] == hashlib.sha256((base.root / f).read_bytes()).hexdigest() for f in files)
+        return hashes, digest
+
+    _edit(base)
+    _add(base)
+    (base.root / "claims/t1/claim-1.md").unlink()
+    time.sleep(0.01)
+    hashes, digest = walk()
+    assert sorted(reads) == ["claim-0.md", "claim-new.md"] and digest == kb_inputs.files_digest(hashes)
+    reads.clear()
+    time.sleep(0.01)
+    assert walk() == (hashes, digest) and reads == []  # the manifest's digest, nothing read
+    # edited again with the same size and modification time: the change time tells
+    path = base.root / "claims/t0/claim-0.md"
+    before = path.stat()
+    path.write_text(path.read_text().replace("7.5 billion", "9.5 billion"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert walk()[0] != hashes and reads == ["claim-0.md"]
