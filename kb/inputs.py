@@ -209,9 +209,10 @@ def _current(
         # every path walked is in the manifest, and as many paths: the same set. (Not a count
         # of the matches: overlapping claims and sources folders walk some files twice.)
         return hashes, store.manifest_digest
-    if store is not None and refresh and (rows or len(manifest) != len(known)):
+    if store is not None and refresh and (rows or len(manifest) != len(set(known))):
         # the manifest of the files walked, as they are: the rows that matched, and the new
-        # ones (unreadable files and anything not a regular file have none, as a load writes it)
+        # ones (unreadable files and anything not a regular file have none, as a load writes
+        # it). A row copied was trusted under the old manifest's time: not racy under the new.
         fresh = {relative: manifest[relative] for relative in known}
         fresh.update(rows)
         digest = files_digest(hashes)  # (what current_files would compute next)

@@ -412,11 +412,10 @@ def assemble(settings: Settings, loaded_files, keep_loaded: bool = False) -> Cor
 def _share_values(corpus: Corpus) -> None:
     """One object for each value many files repeat, instead of one per file: the source ids
     evidence names, and the dates and periods (immutable, and each wholly given by its text,
-    by which they are matched: hashing the dataclasses took ten times as long). Each file
-    comes from its own parse (in a worker, pickled back in batches), so equal values arrive
-    as separate objects: at 100,000 claims some 50 MB at the build's peak of memory. Set in
-    the models' ``__dict__`` (they are frozen; the values are equal, only their identity
-    changes)."""
+    by which they are matched). Each file comes from its own parse (in a worker, pickled back
+    in batches), so equal values arrive as separate objects: at 100,000 claims some 45 MB at
+    the build's peak of memory, for 0.3-0.5 s. Set in the models' ``__dict__`` (they are
+    frozen; the values are equal, only their identity changes)."""
     ids: dict[str, str] = {id_: id_ for id_ in corpus.sources}
     dates: dict[str, object] = {}
     periods: dict[str, object] = {}
