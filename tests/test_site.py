@@ -219,6 +219,7 @@ async def test_claim_and_source_pages_answer_as_datasette_row_pages_do(site, tmp
         patch.setattr(RowView, "data", unused)
         await get(site, "/kb/claims/openai-2024-loss")
         await get(site, "/kb/sources/blog-post")
+        assert (await site.client.request("HEAD", "/kb/sources/blog-post")).status_code == 200
     response = await get(site, "/kb/claims/openai-2024-loss")
     assert response.headers["cache-control"] == "max-age=5"  # default_cache_ttl
     assert response.headers["link"] == (
@@ -233,6 +234,9 @@ async def test_claim_and_source_pages_answer_as_datasette_row_pages_do(site, tmp
     assert row["id"] == "openai-2024-loss"
     head = await site.client.request("HEAD", "/kb/claims/openai-2024-loss")
     assert head.status_code == 200 and head.content == b""
+    assert {k: v for k, v in head.headers.items() if k != "content-length"} == {
+        k: v for k, v in response.headers.items() if k != "content-length"
+    }
     assert (await site.client.post("/kb/claims/openai-2024-loss")).status_code in (403, 405)
     # a table denied by metadata stays denied
     (tmp_path / "kb").mkdir()
@@ -273,3 +277,34 @@ async def test_corpus_pages(corpus):
     assert "Why OpenAI Could Lose $5 Billion This Year" in text_of(page)
     await get(corpus, "/metrics")
     await get(corpus, "/c/netease-2024-07-25-openai-could-lose-5-billion", 302)
+
+
+@pytest.mark.parametrize("where", [("tables", "claims"), ("tables", "sources"), ("database", None), ("instance", None)])
+async def test_kb_pages_answer_to_the_allow_blocks_of_the_tables_they_show(tmp_path, where):
+    # the claim, source, metric, graph and /c/ pages show what the claims and sources tables
+    # hold: a reader who may not see those tables gets 403, the home page Datasette's own
+    settings, path = build(write_kb(tmp_path))
+    meta = metadata(settings)
+    level, name = where
+    if level == "tables":
+        meta["databases"]["kb"]["tables"][name]["allow"] = False
+    elif level == "database":
+        meta["databases"]["kb"]["allow"] = False
+    else:
+        meta["allow"] = False
+    ds = Datasette([], immutables=[str(path)], metadata=meta, settings=COMMON_SETTINGS)
+    for page in ("/metrics", "/metrics/net_loss", "/graph/openai-2024-loss", "/graph/openai", "/c/openai-2024-loss"):
+        response = await ds.client.get(page)
+        assert response.status_code == 403, page
+        assert "OpenAI lost" not in response.text
+    home = await ds.client.get("/")
+    assert "OpenAI lost" not in home.text and "kb-article" not in home.text
+    if level != "instance":
+        assert home.status_code == 200
+    # an actor allowed in sees them
+    meta_root = metadata(settings)
+    meta_root["allow"] = {"id": "root"}
+    allowed = Datasette([], immutables=[str(path)], metadata=meta_root, settings=COMMON_SETTINGS)
+    cookies = {"ds_actor": allowed.sign({"a": {"id": "root"}}, "actor")}
+    assert (await allowed.client.get("/metrics/net_loss", cookies=cookies)).status_code == 200
+    assert (await allowed.client.get("/metrics/net_loss")).status_code == 403

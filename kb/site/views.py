@@ -103,18 +103,47 @@ def _hrefs(datasette, database: str):
     return node
 
 
+# What kb's pages show of the tables, and so what a reader must be allowed to see of them.
+READ_TABLES = ("claims", "sources")
+
+
+async def may_read(datasette, request, db) -> bool:
+    """Whether the reader may see the claims and sources of ``db``, as Datasette decides for
+    their own table pages (view-table, else view-database, else view-instance): kb's pages
+    show what those tables hold, so they answer to the same ``allow`` blocks."""
+    actor = request.actor if request is not None else None
+    for table in READ_TABLES:
+        visible, _ = await datasette.check_visibility(
+            actor, permissions=[("view-table", (db.name, table)), ("view-database", db.name), "view-instance"]
+        )
+        if not visible:
+            return False
+    return True
+
+
+async def _readable_kb(datasette, request):
+    """The kb database for one of kb's own pages: 404 without one, 403 when the reader may
+    not see its claims and sources (:func:`may_read`)."""
+    db = await kb_database(datasette)
+    if db is None:
+        raise NotFound("No knowledge base database is served")
+    if not await may_read(datasette, request, db):
+        raise Forbidden("You do not have permission to view this knowledge base")
+    return db
+
+
 @hookimpl(specname="extra_template_vars")
 def kb_template_vars(template, database, table, view_name, request, datasette):
     if view_name == "index":
-        return _home_vars(datasette)
+        return _home_vars(datasette, request)
     return {"kb_site": site_info(datasette)}
 
 
-def _home_vars(datasette):
+def _home_vars(datasette, request):
     async def inner():
         db = await kb_database(datasette)
-        if db is None:
-            return {}
+        if db is None or not await may_read(datasette, request, db):
+            return {}  # Datasette's own index, which lists what the reader may see
         data = await query(db, pages.per_build(pages.home_page))
         return {"kb_page": data, "kb_db": db.name, "kb_site": site_info(datasette)}
 
@@ -158,8 +187,8 @@ async def row_page(request, datasette):
     chosen: about half of a claim page's 20 ms at 100k claims went there. The same checks are
     made (view-instance, view-database, view-table) and the same headers sent (caching as
     ``?_ttl=`` or ``default_cache_ttl`` say, CORS, the JSON alternate); anything that is not
-    a kb database's existing claim or source, and any method but GET, is Datasette's row view
-    as before. (``RowView`` is imported here: plugins are loaded while ``datasette.views`` is
+    a kb database's existing claim or source, and any method but GET and HEAD, is Datasette's
+    row view as before. (``RowView`` is imported here: plugins are loaded while ``datasette.views`` is
     still being imported.)"""
     from datasette.views.row import RowView
 
@@ -169,7 +198,7 @@ async def row_page(request, datasette):
         db = datasette.get_database(route=tilde_decode(request.url_vars["database"]))
     except KeyError:
         db = None
-    if request.method == "GET" and db is not None and await kb_database(datasette, db.name) is not None:
+    if request.method in ("GET", "HEAD") and db is not None and await kb_database(datasette, db.name) is not None:
         visible, private = await datasette.check_visibility(
             request.actor,
             permissions=[("view-table", (db.name, table)), ("view-database", db.name), "view-instance"],
@@ -196,6 +225,8 @@ async def row_page(request, datasette):
             response = Response.html(
                 html, headers={"Link": f'{json_url}; rel="alternate"; type="application/json+datasette"'}
             )
+            if request.method == "HEAD":
+                response.body = b""  # (as Datasette's views answer HEAD: the GET, without its body)
             ttl = request.args.get("_ttl")
             return view.set_response_headers(
                 response, ttl if ttl and ttl.isdigit() else datasette.setting("default_cache_ttl")
@@ -210,17 +241,13 @@ async def _render(datasette, request, template: str, context: dict) -> Response:
 
 
 async def metrics_index(request, datasette):
-    db = await kb_database(datasette)
-    if db is None:
-        raise NotFound("No knowledge base database is served")
+    db = await _readable_kb(datasette, request)
     rows = await query(db, pages.per_build(pages.metric_index))
     return await _render(datasette, request, "kb/metrics.html", {"kb_metrics": rows, "kb_db": db.name})
 
 
 async def metric_view(request, datasette):
-    db = await kb_database(datasette)
-    if db is None:
-        raise NotFound("No knowledge base database is served")
+    db = await _readable_kb(datasette, request)
     metric = request.url_vars["metric"]
     subject = (request.args.get("subject") or "").strip()
     entity_id = None
@@ -248,9 +275,7 @@ async def metric_view(request, datasette):
 
 
 async def graph_view(request, datasette):
-    db = await kb_database(datasette)
-    if db is None:
-        raise NotFound("No knowledge base database is served")
+    db = await _readable_kb(datasette, request)
     node_id = request.url_vars["id"]
 
     def build(conn):
@@ -295,9 +320,7 @@ async def graph_view(request, datasette):
 async def short_url(request, datasette):
     """/c/ID: the claim or source page; 404 for an id that is neither."""
     item_id = request.url_vars["id"]
-    db = await kb_database(datasette)
-    if db is None:
-        raise NotFound("No knowledge base database is served")
+    db = await _readable_kb(datasette, request)
     found = await query(db, lambda conn: pages.find_node(conn, item_id))
     if found is None or found.startswith("entity:"):
         raise NotFound(f"No claim or source {item_id!r}")
@@ -337,4 +360,13 @@ def readable_figure_cell(row, value, column, table):
     return Markup('<span class="kb-number" title="{}">{}</span>').format(repr(value), text)
 
 
-__all__ = ["ROUTES", "kb_database", "kb_template_vars", "query", "readable_figure_cell", "render_cell", "site_info"]
+__all__ = [
+    "ROUTES",
+    "kb_database",
+    "kb_template_vars",
+    "may_read",
+    "query",
+    "readable_figure_cell",
+    "render_cell",
+    "site_info",
+]
