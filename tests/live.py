@@ -6,6 +6,7 @@ import contextlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -59,26 +60,31 @@ def kb_serve(root: Path, public: bool = True, timeout: float = 60) -> Iterator[S
     port = free_port()
     command = [sys.executable, "-c", "from kb.cli import main; main()", "serve", "--root", str(root)]
     command += ["--port", str(port), "--no-watch"] + (["--public"] if public else [])
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    server = Server(f"http://127.0.0.1:{port}", process)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if server.get("/-/versions.json", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"kb serve exited: {process.stderr.read().decode()[-2000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"kb serve did not answer within {timeout} s")
-            time.sleep(0.3)
-        yield server
-    finally:
-        process.terminate()
+    # kb serve passes on Datasette's log (a line per request): to a file, not a pipe that is
+    # read only on failure: past 64 KB of log (some 1,700 requests) a full pipe blocked kb
+    # serve's printing, then Datasette's logging, and the server stopped answering
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        server = Server(f"http://127.0.0.1:{port}", process)
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    if server.get("/-/versions.json", timeout=2)[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if process.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"kb serve exited: {log.read().decode(errors='replace')[-2000:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"kb serve did not answer within {timeout} s")
+                time.sleep(0.3)
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
