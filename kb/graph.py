@@ -111,7 +111,7 @@ def _add_entities(graph: nx.MultiDiGraph, corpus: Corpus) -> None:
         graph.add_node(entity_node(key), kind="entity", name=entity.name, aliases=list(entity.aliases))
     # Every claim's edge to its entity shares one attribute dict (read only, like every edge's:
     # nothing changes an edge's attributes once the graph is built), where add_edge would
-    # make one each: 22 MB at 100k claims, at the build's peak of memory. The edge is what
+    # make one each: about 20 MB at 100k claims (1,033 → 1,014 MiB), at the build's peak of memory. The edge is what
     # add_edge makes (key 0: a claim has one subject), written into networkx's adjacency.
     about = {"relation": "about"}
     succ, pred = graph._succ, graph._pred
