@@ -245,7 +245,7 @@ async def test_claim_and_source_pages_answer_as_datasette_row_pages_do(site, tmp
     meta["databases"]["kb"]["tables"]["claims"]["allow"] = False
     denied = Datasette([], immutables=[str(path)], metadata=meta, settings=COMMON_SETTINGS)
     await get(denied, "/kb/claims/openai-2024-loss", 403)
-    await get(denied, "/kb/sources/blog-post")
+    await get(denied, "/kb/sources/blog-post", 403)  # (it lists the claims resting on the source)
     # another database's claims table keeps Datasette's row page
     other = tmp_path / "other.db"
     with sqlite3.connect(other) as conn:
@@ -279,10 +279,14 @@ async def test_corpus_pages(corpus):
     await get(corpus, "/c/netease-2024-07-25-openai-could-lose-5-billion", 302)
 
 
-@pytest.mark.parametrize("where", [("tables", "claims"), ("tables", "sources"), ("database", None), ("instance", None)])
+@pytest.mark.parametrize(
+    "where",
+    [("tables", "claims"), ("tables", "sources"), ("tables", "evidence"), ("database", None), ("instance", None)],
+)
 async def test_kb_pages_answer_to_the_allow_blocks_of_the_tables_they_show(tmp_path, where):
-    # the claim, source, metric, graph and /c/ pages show what the claims and sources tables
-    # hold: a reader who may not see those tables gets 403, the home page Datasette's own
+    # the claim, source, metric, graph and /c/ pages show what the claims, sources and
+    # evidence tables hold (kb.site.views.READ_TABLES): a reader who may not see one of them
+    # gets 403, the home page Datasette's own
     settings, path = build(write_kb(tmp_path))
     meta = metadata(settings)
     level, name = where
@@ -293,7 +297,8 @@ async def test_kb_pages_answer_to_the_allow_blocks_of_the_tables_they_show(tmp_p
     else:
         meta["allow"] = False
     ds = Datasette([], immutables=[str(path)], metadata=meta, settings=COMMON_SETTINGS)
-    for page in ("/metrics", "/metrics/net_loss", "/graph/openai-2024-loss", "/graph/openai", "/c/openai-2024-loss"):
+    shown = ("/metrics", "/metrics/net_loss", "/graph/openai-2024-loss", "/graph/openai", "/c/openai-2024-loss")
+    for page in (*shown, "/kb/claims/openai-2024-loss", "/kb/sources/blog-post"):
         response = await ds.client.get(page)
         assert response.status_code == 403, page
         assert "OpenAI lost" not in response.text
