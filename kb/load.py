@@ -415,7 +415,10 @@ def _share_values(corpus: Corpus) -> None:
     by which they are matched). Each file comes from its own parse (in a worker, pickled back
     in batches), so equal values arrive as separate objects: at 100,000 claims some 45 MB at
     the build's peak of memory, for 0.3-0.5 s. Set in the models' ``__dict__`` (they are
-    frozen; the values are equal, only their identity changes)."""
+    frozen; the values are equal, only their identity changes). Beside the sharing done as
+    models and documents are unpickled (``kb.models._Strict.__setstate__``,
+    ``kb.frontmatter._document``): a pass over the corpus also covers a load parsed in this
+    process, and shares the source ids with the keys of ``corpus.sources``."""
     ids: dict[str, str] = {id_: id_ for id_ in corpus.sources}
     dates: dict[str, object] = {}
     periods: dict[str, object] = {}

@@ -313,3 +313,13 @@ async def test_kb_pages_answer_to_the_allow_blocks_of_the_tables_they_show(tmp_p
     cookies = {"ds_actor": allowed.sign({"a": {"id": "root"}}, "actor")}
     assert (await allowed.client.get("/metrics/net_loss", cookies=cookies)).status_code == 200
     assert (await allowed.client.get("/metrics/net_loss")).status_code == 403
+
+
+async def test_a_value_that_is_not_utf8_still_shows(tmp_path):
+    # kb's page queries read text as str (kb.site.views._plain); a database changed by hand to
+    # hold bytes that do not decode is read again with Datasette's lenient factory
+    settings, path = build(write_kb(tmp_path))
+    with sqlite3.connect(path) as conn:
+        conn.execute("update claims set statement = cast(x'4f70656e4149ff' as text) where id = 'openai-2024-loss'")
+    page = (await get(datasette(settings, path), "/kb/claims/openai-2024-loss")).text
+    assert "OpenAI\ufffd" in page and "kb-article" in page
