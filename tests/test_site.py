@@ -3,6 +3,7 @@ the shipped corpus."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import sqlite3
@@ -323,3 +324,14 @@ async def test_a_value_that_is_not_utf8_still_shows(tmp_path):
         conn.execute("update claims set statement = cast(x'4f70656e4149ff' as text) where id = 'openai-2024-loss'")
     page = (await get(datasette(settings, path), "/kb/claims/openai-2024-loss")).text
     assert "OpenAI\ufffd" in page and "kb-article" in page
+
+
+async def test_the_site_reads_the_database_mapped_in_memory(site, tmp_path):
+    # (kb.site.prepare_connection, for every connection Datasette opens; SQLite caps the size
+    # at its compiled maximum, and maps no in-memory database)
+    with contextlib.closing(sqlite3.connect(tmp_path / "plain.db")) as plain:
+        available = plain.execute("pragma mmap_size = 1048576").fetchone()
+    if not available or not available[0]:
+        pytest.skip("this SQLite maps no file in memory")
+    (size,) = (await site.get_database("kb").execute("pragma mmap_size")).rows[0]
+    assert 0 < size <= 1 << 31

