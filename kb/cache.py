@@ -303,22 +303,25 @@ _WRITERS: list = []  # kb.inputs.Forked children writing to a cache folder
 _MANIFEST_WRITERS: list = []  # those writing its manifest alone
 
 
-def in_background(function, *args, manifest_only: bool = False) -> None:
+def in_background(function, *args, manifest_only: bool = False, or_here: bool = True) -> bool:
     """``function(*args)`` (a write to the cache) in a forked child (:class:`kb.inputs.Forked`),
     while this process goes on (a re-check at 100k files prints its report meanwhile instead
     of first pickling 40,000 findings: 0.2 s). Every read or write of a stored value waits for
     such children first (but for those that write the manifest alone, ``manifest_only``: a
     read of the manifest waits for them), and so does the end of the process (``kb`` itself,
     and :mod:`atexit` for a library caller): what a command stored is there once it has ended.
-    Where a fork is not safe (another thread runs) or fails, the function runs here and now;
-    a child that fails is redone here when waited for."""
+    Where a fork is not safe (another thread runs) or fails, the function runs here and now
+    (unless not ``or_here``: then not at all, and False is returned); a child that fails is
+    redone here when waited for."""
     writer = Forked(_write_alone, os.getpid(), function, *args)
     if not writer.forked:
-        writer.result()
-        return
+        if or_here:
+            writer.result()
+        return or_here
     if not _WRITERS and not _MANIFEST_WRITERS:
         atexit.register(wait_for_writers)
     (_MANIFEST_WRITERS if manifest_only else _WRITERS).append(writer)
+    return True
 
 
 def _write_alone(parent: int, function, *args) -> None:

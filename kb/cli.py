@@ -72,6 +72,12 @@ def update_database(*args, **kwargs):
     return update(*args, **kwargs)
 
 
+def begin_build_states(*args, **kwargs):
+    from kb.database.update import begin_build_states as begin
+
+    return begin(*args, **kwargs)
+
+
 def save_build_state(*args, **kwargs) -> None:
     from kb.database.update import save_build_state as save
 
@@ -454,6 +460,7 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
             _report_counts(target, updated, updated["left_out"])
             return
     analysis = _analyse(settings, today, progress=progress, cache=cache, render=True, incremental=cache_enabled(cache))
+    began = _begin_build_states(analysis, cache)
     try:
         path = build_database(
             analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say, progress=progress
@@ -468,7 +475,7 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
         progress.write_timings()
     missing = _report_build(analysis, path)
     _write_exports(analysis, path, exports_)
-    _keep_build_state(analysis, missing, cache)
+    _keep_build_state(analysis, missing, began)
 
 
 def _say_up_to_date(target: Path, current: dict) -> None:
@@ -556,13 +563,21 @@ def _report_build(analysis: Analysis, path: Path) -> list[str]:
     return missing
 
 
-def _keep_build_state(analysis: Analysis, missing: list[str], cache: bool | None = None) -> None:
-    """Unless the cache is off, leave what a build that updates the database starts from
-    (kb.database.update), once nothing else needs the analysis: its graph is freed first, so
-    that the states' dictionaries reuse its memory (they raised a 100k build's peak by 31 MB)."""
-    if cache_enabled(cache):
+def _begin_build_states(analysis: Analysis, cache: bool | None = None):
+    """Unless the cache is off, before the database is written: the files' hashes the build
+    states need, and a large knowledge base's check state saved meanwhile
+    (kb.database.update.begin_build_states)."""
+    return begin_build_states(analysis) if cache_enabled(cache) else None
+
+
+def _keep_build_state(analysis: Analysis, missing: list[str], began) -> None:
+    """After a build that published: leave what a build that updates the database starts
+    from (kb.database.update), once nothing else needs the analysis: its graph is freed
+    first, so that the states' dictionaries reuse its memory (they raised a 100k build's peak
+    by 31 MB). ``began``: what :func:`_begin_build_states` gave (None: the cache is off)."""
+    if began is not None:
         analysis.graph.clear()
-        save_build_state(analysis, missing)
+        save_build_state(analysis, missing, began)
 
 
 def _report_counts(path: Path, counts: dict, missing: list[str]) -> None:
@@ -622,6 +637,7 @@ def serve(host, port, public, watch, allow_errors, root) -> None:
             _report_counts(current.database_path, updated, updated["left_out"])
             return True
         analysis = _analyse(current, None, render=True, incremental=cache_enabled())
+        began = _begin_build_states(analysis)
         serving = "; still serving the previous build" if current.database_path.is_file() else ""
         try:
             path = build_database(analysis, allow_errors=allow_errors, on_wait=_say)
@@ -632,7 +648,7 @@ def serve(host, port, public, watch, allow_errors, root) -> None:
         except BuildError as exc:
             _say(f"build failed{serving}: {exc}")
             return False
-        _keep_build_state(analysis, _report_build(analysis, path))
+        _keep_build_state(analysis, _report_build(analysis, path), began)
         return True
 
     rebuild()
@@ -994,8 +1010,9 @@ def package(directory, wheel, root) -> None:
     settings = _settings(root)
     if is_stale(settings):
         analysis = _analyse(settings, None, render=True, incremental=cache_enabled())
+        began = _begin_build_states(analysis)
         try:
-            _keep_build_state(analysis, _report_build(analysis, build_database(analysis)))
+            _keep_build_state(analysis, _report_build(analysis, build_database(analysis)), began)
         except BuildError as exc:
             raise KbError(str(exc)) from None
     try:

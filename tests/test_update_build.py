@@ -242,6 +242,58 @@ def _update_equals_a_clean_build(root: Path, tmp_path: Path) -> dict:
     return stages(timings)
 
 
+def _check_state(root: Path):
+    """The stored check state, its entries' keys as sets (their order is a set's)."""
+    from kb import cache as kbcache
+
+    state = kbcache.load_signed(root, kbcache.CHECK_STATE)
+    assert state is not None
+    entries = {
+        path: entry._replace(reads=frozenset(entry.reads), writes=frozenset(entry.writes))
+        for path, entry in state.entries.items()
+    }
+    return state._replace(entries=entries)
+
+
+def test_a_large_build_saves_the_check_state_while_it_writes_the_database(generated, tmp_path, monkeypatch):
+    """Past BACKGROUND_STATE_FILES files, a forked child saves the state a re-check starts
+    from while the database is written: the state a build saves after the database is in
+    place, which the next check and the next build after an edit start from."""
+    import threading
+
+    from kb import cache as kbcache
+    from kb import incremental
+    from kb.database import update
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+    monkeypatch.setattr(incremental, "MAX_SHARE", 1.0)  # (on 200 claims most regions are over it)
+    monkeypatch.setattr(update, "UPDATE_SHARE", 1.0)
+    started: list[str] = []
+    real = kbcache.in_background
+    monkeypatch.setattr(kbcache, "in_background", lambda f, *a, **k: started.append(f.__name__) or real(f, *a, **k))
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    monkeypatch.setattr(update, "BACKGROUND_STATE_FILES", 10**9)
+    build(root)
+    assert "_check_state_alone" not in started
+    after = _check_state(root)
+    shutil.rmtree(root / ".kb-cache")
+    (root / "kb.db").unlink()
+    monkeypatch.setattr(update, "BACKGROUND_STATE_FILES", 1)
+    build(root)
+    assert "_check_state_alone" in started
+    assert _check_state(root) == after
+    path = sorted((root / "claims").rglob("*.md"))[3]
+    _rewrite(path, lambda data: data.update(statement="Edited after a build that saved its check state in a child."))
+    assert "update" in _update_equals_a_clean_build(root, tmp_path)  # (an update re-checks from the state)
+    _rewrite(path, lambda data: data.update(statement="Edited again, for a check."))
+    timings = tmp_path / "timings.json"
+    check = CliRunner().invoke(main, ["check", "--exit-zero", "--root", str(root)], env={"KB_TIMINGS": str(timings)})
+    assert "recheck" in stages(timings) and "load" not in stages(timings)
+    full = CliRunner().invoke(main, ["check", "--exit-zero", "--no-cache", "--root", str(root)])
+    assert check.output == full.output
+
+
 def test_subjects_spelled_in_other_cases_are_one_group(generated, tmp_path, monkeypatch):
     """Found by review: "Яндекс" and "ЯНДЕКС" are one entity (as "OpenAI" and "openai" are),
     whose figures are compared, also when one of them is edited."""
