@@ -252,7 +252,7 @@ def _check_state(root: Path):
         path: entry._replace(reads=frozenset(entry.reads), writes=frozenset(entry.writes))
         for path, entry in state.entries.items()
     }
-    return state._replace(entries=entries)
+    return state._replace(entries=entries, raw=state.raw.value, findings=state.findings.value)
 
 
 def test_a_large_build_saves_the_check_state_while_it_writes_the_database(generated, tmp_path, monkeypatch):
