@@ -324,6 +324,22 @@ def in_background(function, *args, manifest_only: bool = False, or_here: bool = 
     return True
 
 
+def abandon_writers(root: Path, function) -> None:
+    """Stop the children :func:`in_background` started to run ``function``, instead of waiting
+    for them: for work that can be done without (the check state of a build that was
+    interrupted: the next check is a full one). What a child was writing goes with it: the
+    temporary file :func:`_write_signed` names after the child is removed, the file it was to
+    replace is left as it was."""
+    for writer in [writer for writer in _WRITERS if writer.args[1] is function]:
+        _WRITERS.remove(writer)
+        child = writer.child
+        writer.close()  # (SIGKILL, and waited for)
+        if child is not None:
+            for temporary in (root / ".kb-cache").glob(f".*.{child}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    temporary.unlink()
+
+
 def _write_alone(parent: int, function, *args) -> None:
     """The write; in the child (not in ``parent``, where it runs when the fork could not be
     made or the child failed), one that Ctrl-C meant for the command does not cut short, and

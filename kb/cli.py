@@ -78,6 +78,12 @@ def begin_build_states(*args, **kwargs):
     return begin(*args, **kwargs)
 
 
+def abandon_build_states(*args, **kwargs) -> None:
+    from kb.database.update import abandon_build_states as abandon
+
+    abandon(*args, **kwargs)
+
+
 def save_build_state(*args, **kwargs) -> None:
     from kb.database.update import save_build_state as save
 
@@ -465,6 +471,9 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
         path = build_database(
             analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say, progress=progress
         )
+    except KeyboardInterrupt:
+        abandon_build_states(analysis, began)
+        raise
     except UnpublishedErrors as exc:
         _report_refusal(exc, target, analysis.settings.root)
         sys.exit(1)
@@ -1044,5 +1053,8 @@ def run() -> None:
             pass
     from kb.cache import wait_for_writers
 
-    wait_for_writers()  # what the command stores in the cache is there when it has ended
+    try:
+        wait_for_writers()  # what the command stores in the cache is there when it has ended
+    except KeyboardInterrupt:  # Ctrl-C (again) meanwhile: the children finish their writes alone
+        code = 130
     os._exit(code)

@@ -294,6 +294,53 @@ def test_a_large_build_saves_the_check_state_while_it_writes_the_database(genera
     assert check.output == full.output
 
 
+def test_an_interrupted_build_stops_its_check_state_instead_of_waiting_for_it(generated, tmp_path, monkeypatch):
+    """Ctrl-C while the database is written: the child saving the check state is stopped (at
+    100k files it would be waited for 9 s) and leaves nothing behind."""
+    import threading
+    import time
+
+    from kb import cache as kbcache
+    from kb import cli, incremental
+    from kb.database import update
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+    monkeypatch.setattr(update, "BACKGROUND_STATE_FILES", 1)
+    real_state_of = incremental.state_of
+
+    def slow_state_of(*args):  # (in the child, which has this module as it was at the fork)
+        time.sleep(120)
+        return real_state_of(*args)
+
+    monkeypatch.setattr(incremental, "state_of", slow_state_of)
+    children: list[int] = []
+    real = kbcache.in_background
+
+    def spy(function, *args, **kwargs):
+        started = real(function, *args, **kwargs)
+        if function is update._check_state_alone and started:
+            children.append(kbcache._WRITERS[-1].child)
+        return started
+
+    monkeypatch.setattr(kbcache, "in_background", spy)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_database", interrupted)
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    result = CliRunner().invoke(main, ["build", "--allow-errors", "--root", str(root)])
+    assert result.exit_code == 1 and "Aborted!" in result.output
+    assert len(children) == 1
+    assert not any(writer.args[1] is update._check_state_alone for writer in kbcache._WRITERS)
+    with pytest.raises(ChildProcessError):  # stopped and reaped
+        os.waitpid(children[0], os.WNOHANG)
+    assert not (root / ".kb-cache" / kbcache.CHECK_STATE).exists()
+    assert not list((root / ".kb-cache").glob(".*.tmp"))
+    assert not (root / "kb.db").exists()
+
+
 def test_subjects_spelled_in_other_cases_are_one_group(generated, tmp_path, monkeypatch):
     """Found by review: "Яндекс" and "ЯНДЕКС" are one entity (as "OpenAI" and "openai" are),
     whose figures are compared, also when one of them is edited."""

@@ -51,7 +51,14 @@ if TYPE_CHECKING:
     from kb.analyse import Analysis
     from kb.settings import Settings
 
-__all__ = ["MAX_CHANGED", "BeganStates", "begin_build_states", "save_build_state", "update_database"]
+__all__ = [
+    "MAX_CHANGED",
+    "BeganStates",
+    "abandon_build_states",
+    "begin_build_states",
+    "save_build_state",
+    "update_database",
+]
 
 BUILD_STATE = "build-state"
 # What the updates since the full build that wrote the state changed (its files' hashes, the
@@ -119,6 +126,15 @@ def begin_build_states(analysis: Analysis, background: bool = True) -> BeganStat
     else:
         background = False
     return BeganStates(files, background)
+
+
+def abandon_build_states(analysis: Analysis, began: BeganStates | None) -> None:
+    """After a build that was interrupted: the check state :func:`begin_build_states` started
+    is stopped, not waited for (Ctrl-C on a 100k build would wait 9 s for it)."""
+    if began is not None and began.check_state:
+        from kb.cache import abandon_writers
+
+        abandon_writers(analysis.settings.root, _check_state_alone)
 
 
 def _check_state_alone(parent: int, analysis: Analysis, files: dict) -> None:
