@@ -84,9 +84,9 @@ def _base(settings: Settings, today: date | None) -> str:
     return f"{fingerprint(settings, today, '')} cache {FORMAT} {RENDERER}"
 
 
-# A full build of this many files (kb.cache.PARALLEL_THRESHOLD) saves the state a re-check
-# starts from in a forked child while it writes the database, a single-core job that leaves
-# the other core idle: at 100,000 claims the state took 8.7 s of a 79 s build after the
+# A full build of this many files (as many as kb.cache.PARALLEL_THRESHOLD) saves the state a
+# re-check starts from in a forked child while it writes the database, a single-core job that
+# leaves the other core idle: at 100,000 claims the state took 8.7 s of a 79 s build after the
 # database was in place (py-spy). Smaller ones save it after the build (a fork costs more).
 BACKGROUND_STATE_FILES = 2000
 
