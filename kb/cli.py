@@ -22,7 +22,7 @@ from kb.cache import cache_enabled
 from kb.findings import printable
 from kb.inputs import QUICK_READS, current_files
 from kb.progress import Progress
-from kb.report import FORMATS, render, render_step_summary
+from kb.report import FORMATS, render, render_bytes, render_step_summary
 from kb.rules import RULES, lookup, render_rule
 from kb.settings_file import QuickSettings, SettingsError, find_root, quick_settings
 from kb.suggest import did_you_mean
@@ -298,11 +298,10 @@ def check(
             walk.close()
     progress.write_timings()
     findings = _limit(findings, paths, settings.root)
-    report = render(findings, fmt or "concise", settings.root, show_acknowledged)
     if output_file:
-        _write_report(output_file, report)
+        _write_report(output_file, render_bytes(findings, fmt or "concise", settings.root, show_acknowledged))
     else:
-        click.echo(report, nl=False)
+        click.echo(render(findings, fmt or "concise", settings.root, show_acknowledged), nl=False)
     if (fmt or "concise") == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         # GitHub shows only 10 annotations of each level per step: the summary lists them all.
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary_file:
@@ -332,11 +331,11 @@ def _checked(settings: Settings, today, require_snapshots: bool, progress: Progr
         progress.clear()
 
 
-def _write_report(path: Path, report: str) -> None:
-    """Write the report, creating missing folders as ruff does for ``--output-file``."""
+def _write_report(path: Path, report: bytes) -> None:
+    """Write the report (UTF-8), creating missing folders as ruff does for ``--output-file``."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report, encoding="utf-8")
+        path.write_bytes(report)
     except OSError as exc:
         raise KbError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 

@@ -15,7 +15,7 @@ from kb import __version__
 from kb.findings import Finding, printable
 from kb.rules import RULES
 
-__all__ = ["FORMATS", "render", "render_step_summary", "summary"]
+__all__ = ["FORMATS", "render", "render_bytes", "render_step_summary", "summary"]
 
 FORMATS = ("concise", "full", "json", "github", "sarif")
 _INFO_URI = "https://github.com/kb-project/kb#rules"
@@ -45,12 +45,27 @@ def render(findings: list[Finding], fmt: str, root: Path | None = None, show_ack
     return "\n".join(lines) + "\n"
 
 
+def render_bytes(findings: list[Finding], fmt: str, root: Path | None = None, show_acknowledged: bool = False) -> bytes:
+    """:func:`render`'s text in UTF-8, for a file (``-o``). The machine formats are written as
+    orjson gives them: the JSON of the 40,000 findings of a 100k knowledge base is 30 MB,
+    which decoding to text and encoding again to write it took 0.13 s of a re-check."""
+    if fmt == "json":
+        return _dumps_bytes([_as_dict(f) for f in findings])
+    if fmt == "sarif":
+        return _dumps_bytes(_sarif(findings))
+    return render(findings, fmt, root, show_acknowledged).encode("utf-8")
+
+
 def _dumps(value: object) -> str:
     """``json.dumps(value, ensure_ascii=False, indent=2)`` and a newline, the same text
     (tests/test_output.py compares them), written by orjson: the standard library leaves its C
     encoder when asked to indent, and took 0.6 s for the 40,000 findings of a 100k knowledge
     base, half of a re-check after one edit; orjson takes 0.1 s."""
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    return _dumps_bytes(value).decode()
+
+
+def _dumps_bytes(value: object) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 def _concise(finding: Finding) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from kb.analyse import analyse
 from kb.cli import main
 from kb.findings import Finding
-from kb.report import _as_dict, _sarif, render
+from kb.report import FORMATS, _as_dict, _sarif, render, render_bytes
 from kb.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +161,18 @@ _findings = st.builds(
 def test_json_and_sarif_reports_are_what_json_dumps_writes(findings):
     assert render(findings, "json") == json.dumps([_as_dict(f) for f in findings], ensure_ascii=False, indent=2) + "\n"
     assert render(findings, "sarif") == json.dumps(_sarif(findings), ensure_ascii=False, indent=2) + "\n"
+    for fmt in FORMATS:  # what -o writes: the same text, in UTF-8
+        assert render_bytes(findings, fmt) == render(findings, fmt).encode("utf-8")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_report_written_to_a_file_is_the_one_printed(kb, tmp_path, fmt):
+    acknowledged_and_open(kb)
+    out = tmp_path / f"report.{fmt}"
+    printed = run("check", "--root", str(kb.root), "--exit-zero", "--format", fmt)
+    written = run("check", "--root", str(kb.root), "--exit-zero", "--format", fmt, "-o", str(out))
+    assert printed.exit_code == written.exit_code == 0 and written.stdout == ""
+    assert out.read_bytes() == printed.stdout.encode("utf-8") and printed.stdout
 
 
 def test_json_report_of_the_corpus_is_what_json_dumps_writes():
