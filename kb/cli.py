@@ -467,23 +467,24 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     analysis = _analyse(settings, today, progress=progress, cache=cache, render=True, incremental=cache_enabled(cache))
     began = _begin_build_states(analysis, cache)
     try:
-        path = build_database(
-            analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say, progress=progress
-        )
-    except KeyboardInterrupt:
+        try:
+            path = build_database(
+                analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say, progress=progress
+            )
+        except UnpublishedErrors as exc:
+            _report_refusal(exc, target, analysis.settings.root)
+            sys.exit(1)
+        except BuildError as exc:
+            raise KbError(str(exc)) from None
+        finally:
+            progress.clear()
+            progress.write_timings()
+        missing = _report_build(analysis, path)
+        _write_exports(analysis, path, exports_)
+        _keep_build_state(analysis, missing, began)
+    except KeyboardInterrupt:  # (also once published: the exports, the wait for the child)
         abandon_build_states(analysis, began)
         raise
-    except UnpublishedErrors as exc:
-        _report_refusal(exc, target, analysis.settings.root)
-        sys.exit(1)
-    except BuildError as exc:
-        raise KbError(str(exc)) from None
-    finally:
-        progress.clear()
-        progress.write_timings()
-    missing = _report_build(analysis, path)
-    _write_exports(analysis, path, exports_)
-    _keep_build_state(analysis, missing, began)
 
 
 def _say_up_to_date(target: Path, current: dict) -> None:

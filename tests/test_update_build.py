@@ -327,18 +327,21 @@ def test_an_interrupted_build_stops_its_check_state_instead_of_waiting_for_it(ge
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "build_database", interrupted)
-    root = tmp_path / "kb"
-    shutil.copytree(generated, root)
-    result = CliRunner().invoke(main, ["build", "--allow-errors", "--root", str(root)])
-    assert result.exit_code == 1 and "Aborted!" in result.output
-    assert len(children) == 1
-    assert not any(writer.args[1] is update._check_state_alone for writer in kbcache._WRITERS)
-    with pytest.raises(ChildProcessError):  # stopped and reaped
-        os.waitpid(children[0], os.WNOHANG)
-    assert not (root / ".kb-cache" / kbcache.CHECK_STATE).exists()
-    assert not list((root / ".kb-cache").glob(".*.tmp"))
-    assert not (root / "kb.db").exists()
+    for where in ("build_database", "_write_exports"):  # while the database is written; once it is
+        with monkeypatch.context() as patched:
+            patched.setattr(cli, where, interrupted)
+            root = tmp_path / where
+            shutil.copytree(generated, root)
+            children.clear()
+            result = CliRunner().invoke(main, ["build", "--allow-errors", "--root", str(root)])
+            assert result.exit_code == 1 and "Aborted!" in result.output
+            assert len(children) == 1
+            assert not any(writer.args[1] is update._check_state_alone for writer in kbcache._WRITERS)
+            with pytest.raises(ChildProcessError):  # stopped and reaped
+                os.waitpid(children[0], os.WNOHANG)
+            assert not (root / ".kb-cache" / kbcache.CHECK_STATE).exists()
+            assert not list((root / ".kb-cache").glob(".*.tmp"))
+            assert (root / "kb.db").exists() == (where == "_write_exports")
 
 
 def test_subjects_spelled_in_other_cases_are_one_group(generated, tmp_path, monkeypatch):
