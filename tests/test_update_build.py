@@ -295,8 +295,9 @@ def test_a_large_build_saves_the_check_state_while_it_writes_the_database(genera
 
 
 def test_an_interrupted_build_stops_its_check_state_instead_of_waiting_for_it(generated, tmp_path, monkeypatch):
-    """Ctrl-C while the database is written: the child saving the check state is stopped (at
-    100k files it would be waited for 9 s) and leaves nothing behind."""
+    """Ctrl-C while the database is written, or once it is published: the child saving the
+    check state is stopped (at 100k files it would be waited for 9 s) and leaves nothing
+    behind."""
     import threading
     import time
 
