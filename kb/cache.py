@@ -178,6 +178,14 @@ class _Signing:
         return self.handle.write(data)
 
 
+_TEMPORARY = ".tmp"  # what _write_signed writes first: ".NAME.PID.TOKEN.tmp" (see _temporaries)
+
+
+def _temporaries(folder: Path, pid: int) -> list[Path]:
+    """The temporary files process ``pid`` was writing in ``folder`` (:func:`_write_signed`)."""
+    return list(folder.glob(f".*.{pid}.*{_TEMPORARY}"))
+
+
 def _write_signed(path: Path, key: bytes, value: Any) -> None:
     """``value`` pickled into ``path``, signed. The pickle is streamed to the file, its
     signature written in its place once known: never the whole payload in memory (a check
@@ -185,7 +193,7 @@ def _write_signed(path: Path, key: bytes, value: Any) -> None:
     state's writing peaked 26 MB lower this way, and took 1.6 s instead of 2.0, measured)."""
     header = _header()
     mac = hmac.new(key, header, hashlib.sha256)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{_TEMPORARY}")
     try:
         with open(temporary, "wb") as handle:
             handle.write(header + bytes(_DIGEST))
@@ -330,12 +338,13 @@ def abandon_writers(root: Path, function) -> None:
     interrupted: the next check is a full one). What a child was writing goes with it: the
     temporary file :func:`_write_signed` names after the child is removed, the file it was to
     replace is left as it was."""
+    # (each writer is Forked(_write_alone, parent, function, *args): see in_background)
     for writer in [writer for writer in _WRITERS if writer.args[1] is function]:
         _WRITERS.remove(writer)
         child = writer.child
         writer.close()  # (SIGKILL, and waited for)
         if child is not None:
-            for temporary in (root / ".kb-cache").glob(f".*.{child}.*.tmp"):
+            for temporary in _temporaries(root / ".kb-cache", child):
                 with contextlib.suppress(OSError):
                     temporary.unlink()
 
