@@ -980,11 +980,10 @@ def check_draft(files, fmt, output_file, strict, exit_zero, no_database, today, 
 
 
 def _finish_report(findings, fmt, output_file, strict, exit_zero, root: Path) -> None:
-    report = render(findings, fmt or "concise", root)
-    if output_file:
-        output_file.write_text(report, encoding="utf-8")
+    if output_file:  # (as `kb check -o`: missing folders made, a located error if it cannot be)
+        _write_report(output_file, render_bytes(findings, fmt or "concise", root))
     else:
-        click.echo(report, nl=False)
+        click.echo(render(findings, fmt or "concise", root), nl=False)
     if (fmt or "concise") == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary_file:
             summary_file.write(render_step_summary(findings))

@@ -175,6 +175,11 @@ def test_cli_formats_exit_codes_and_configuration(tmp_path):
     assert runner.invoke(main, [*base, "--exit-zero"]).exit_code == 0
     out = tmp_path / "report.txt"
     assert runner.invoke(main, [*base, "-o", str(out)]).exit_code == 1 and "KB504" in out.read_text()
+    for fmt in ("concise", "json", "sarif"):  # -o as kb check's: missing folders made, what is printed
+        out = tmp_path / "missing" / fmt / "report"
+        written = runner.invoke(main, [*base, "--format", fmt, "-o", str(out)])
+        assert written.exit_code == 1 and written.stdout == ""
+        assert out.read_bytes() == runner.invoke(main, [*base, "--format", fmt]).stdout.encode("utf-8")
     # severities from the settings, as for kb check
     kb = tmp_path / "kb"
     (kb / "claims").mkdir(parents=True)
