@@ -56,6 +56,9 @@ def check_findings(
             # the report nor the fingerprint it is stored under is needed)
             with progress.stage("load state"):
                 state = _load_state(settings, today, require_snapshots)
+            if state is not None:
+                with progress.stage("prepare"):
+                    _prepare(state, walk.ready)
             with progress.stage("walk"):
                 hashes = walk.result()[0]
         else:
@@ -145,6 +148,24 @@ def _store(root, state, key, findings) -> None:
         save_state(root, state)
     if key is not None:
         save_findings(root, key, findings)
+
+
+def _prepare(state, walked) -> None:
+    """While the walk is not done (``walked()`` false), what a re-check of an edited
+    frontmatter needs, begun before it is asked for: the state's raw findings unpickled
+    (0.2 s at 100k files) and networkx imported for the region's graph (0.18 s). The state
+    loads in about half the time the walk takes (0.5-0.7 s against 1.2-1.4 s at 100k files),
+    and this process waited for the walk with nothing to do: a check after a figure edit went
+    from 3.3-3.9 s to 3.1-3.25 s, alternating runs. The finished findings (what a re-check of
+    nothing needs, a note edited) are not unpickled too: the walk had always ended before
+    that step did, and the check waited for it (2.7-3.5 s). Each step is done whole, once
+    begun."""
+    from kb.graph import import_networkx
+
+    for step in (lambda: state.raw.value, import_networkx):
+        if walked():
+            return
+        step()
 
 
 def _load_state(settings, today, require_snapshots):

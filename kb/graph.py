@@ -86,6 +86,12 @@ def entity_index(corpus: Corpus) -> dict[str, tuple[str, str, list[str]]]:
     return index
 
 
+def import_networkx() -> None:
+    """Import networkx (0.18 s: its package imports every algorithm), which :func:`build_graph`
+    does when first called: for a caller with time to spare before it (kb.checking)."""
+    import networkx  # noqa: F401
+
+
 def build_graph(corpus: Corpus) -> nx.MultiDiGraph:
     """The graph of everything that loaded; declared relations only."""
     import networkx as nx

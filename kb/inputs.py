@@ -396,6 +396,15 @@ class Forked:
     def forked(self) -> bool:
         return self.child is not None
 
+    def ready(self) -> bool:
+        """Whether :meth:`result` would not wait for the child (it has begun to send its
+        result, or ended; or no child runs, and the result is computed here when asked for)."""
+        if self.child is None:
+            return True
+        import select
+
+        return bool(select.select([self.pipe], [], [], 0)[0])
+
     def result(self):
         if self.child is None:
             return self.function(*self.args)

@@ -290,6 +290,29 @@ def test_a_forked_function_closed_before_its_result_leaves_no_child(monkeypatch)
     assert quick.result() != os.getpid()  # it ran in the child
 
 
+def test_a_forked_function_is_ready_once_its_result_is_sent(monkeypatch):
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+    read, write = os.pipe()
+    try:
+        waiting = kb_inputs.Forked(os.read, read, 1)  # the child waits for a byte from here
+        try:
+            assert waiting.forked
+            time.sleep(0.2)
+            assert not waiting.ready()
+            os.write(write, b"x")
+            deadline = time.monotonic() + 30
+            while not waiting.ready() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert waiting.ready() and waiting.result() == b"x"
+        finally:
+            waiting.close()
+    finally:
+        os.close(read)
+        os.close(write)
+    here = kb_inputs.Forked(os.getpid, fork=False)
+    assert here.ready() and here.result() == os.getpid()  # nothing to wait for: run when asked
+
+
 def test_build_after_check_renders_the_bodies_check_cached_unrendered(base):
     """`kb check` caches files without their rendered bodies (it does not render): the build
     that follows renders them, and equals a clean build."""

@@ -262,6 +262,30 @@ def test_a_packed_part_is_unpickled_when_asked_for_and_saved_again_as_it_came():
     assert pickle.loads(pickle.dumps(again)).value == again.value
 
 
+def test_while_the_walk_runs_the_check_unpickles_the_raw_findings_first():
+    """kb.checking._prepare: what a re-check of an edited frontmatter needs, only while the
+    walk is not done, and never the finished findings."""
+    import pickle
+    from types import SimpleNamespace
+
+    def state():
+        return pickle.loads(
+            pickle.dumps(SimpleNamespace(raw=incremental.Packed({"a.md": []}), findings=incremental.Packed([])))
+        )
+
+    walking = state()
+    checking._prepare(walking, lambda: False)
+    assert walking.raw._data is None and walking.raw.value == {"a.md": []}
+    assert walking.findings._data is not None
+    walked = state()
+    checking._prepare(walked, lambda: True)
+    assert walked.raw._data is not None and walked.findings._data is not None
+    answers = iter([False, True])  # done once the first step is
+    once = state()
+    checking._prepare(once, lambda: next(answers))
+    assert once.raw._data is None and next(answers, "asked twice") == "asked twice"
+
+
 def test_a_body_only_edit_reads_no_other_file(generated, tmp_path, monkeypatch):
     import shutil
 
