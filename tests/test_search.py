@@ -87,6 +87,49 @@ def test_snippet_marks_the_word_in_its_own_script_and_stems():
     assert out.startswith("…") and out.endswith("…") and "<mark>亏损</mark>" in out and len(out) < 200
 
 
+def test_snippet_marks_words_only_where_they_begin():
+    assert snippet("Glosses and losses", "loss") == "Glosses and <mark>losses</mark>"
+    assert snippet("ｌｏｓｓ, xｌｏｓｓ", "loss") == "<mark>ｌｏｓｓ</mark>, xｌｏｓｓ"
+    assert snippet("亏损loss", "loss") == "亏损<mark>loss</mark>"  # after an ideograph: a word begins
+
+
+# the word pattern as it was first written (the look-behind first): the one kb uses now begins
+# with the word's first letter, so that re can skip to it, and must find the same matches
+def _reference_pattern(query: str) -> re.Pattern[str] | None:
+    from kb.search import _LETTER, _SUFFIXES, cjk_variants
+
+    alternatives = []
+    for kind, text in terms(query):
+        if kind == "cjk":
+            alternatives.append("".join(f"[{re.escape(cjk_variants(c))}]" for c in text))
+            continue
+        stem = text
+        for suffix in _SUFFIXES:
+            if stem.lower().endswith(suffix) and len(stem) - len(suffix) >= 3:
+                stem = stem[: -len(suffix)]
+                break
+        letters = "".join(f"[{re.escape(c)}{re.escape(chr(ord(c) + 0xFEE0))}]" if "!" <= c <= "~" else c for c in stem)
+        alternatives.append(rf"(?<!{_LETTER}){letters}{_LETTER}*")
+    if not alternatives:
+        return None
+    alternatives.sort(key=len, reverse=True)
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+WORDISH = st.text(st.sampled_from(list("lossrevenuLOSSＬｏｓｓxé亏损虧 .-_1")), max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(WORDISH | TEXT, WORDISH | TEXT)
+def test_snippet_patterns_match_where_the_reference_does(text, query):
+    from kb.search import _pattern
+
+    ours, reference = _pattern(query), _reference_pattern(query)
+    assert (ours is None) == (reference is None)
+    if ours is not None:
+        assert [m.span() for m in ours.finditer(text)] == [m.span() for m in reference.finditer(text)]
+
+
 def test_sql_functions(tmp_path):
     conn = sqlite3.connect(":memory:")
     register_functions(conn)
