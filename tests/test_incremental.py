@@ -262,6 +262,26 @@ def test_a_packed_part_is_unpickled_when_asked_for_and_saved_again_as_it_came():
     assert pickle.loads(pickle.dumps(again)).value == again.value
 
 
+def test_checks_run_by_a_forked_child_find_what_one_process_finds(generated, monkeypatch):
+    """kb.checks.IN_CHILD: on a large knowledge base a child runs some of the checks."""
+    import threading
+
+    import kb.checks
+    from kb.inputs import Forked
+
+    serial = check(generated, "--no-cache")
+    monkeypatch.setattr(kb.checks, "FORK_CHECKS_AT", 0)
+    monkeypatch.setenv("KB_JOBS", "2")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+    sent: list = []
+    real = Forked.result
+    monkeypatch.setattr(Forked, "result", lambda self: sent.append((self.forked, real(self))) or sent[-1][1])
+    assert check(generated, "--no-cache") == serial
+    [(forked, per_check)] = [item for item in sent if isinstance(item[1], list)]
+    assert forked and len(per_check) == len(kb.checks.IN_CHILD)
+    assert {finding.code for found in per_check for finding in found} >= {"KB301", "KB401"}
+
+
 def test_while_the_walk_runs_the_check_unpickles_the_raw_findings_first():
     """kb.checking._prepare: what a re-check of an edited frontmatter needs, only while the
     walk is not done, and never the finished findings."""

@@ -80,9 +80,47 @@ def raw_findings(ctx: CheckContext, checks: list[Check] | None = None) -> list[F
     """The findings of loading and of ``checks`` (default: all), before acknowledgements and
     severities (what :mod:`kb.incremental` keeps per file)."""
     raw = list(ctx.corpus.findings)
-    for check in CHECKS if checks is None else checks:
-        raw.extend(check(ctx))
+    for found in _each_check(ctx, CHECKS if checks is None else checks):
+        raw.extend(found)
     return raw
+
+
+# On a large knowledge base and two cores, a forked child runs these checks while this process
+# runs the others: the checks were 8-11 s of a 100k clean build or check, all in one process
+# while the other core had nothing to do. Chosen by what each took at 100k claims
+# (benchmarks/generate.py): KB301's groups 3.5-3.8 s and the overdue projections 1.0-1.2 s,
+# against 5-6 s for the thirteen others. The two sides do not halve the time: each is slower
+# beside the other (both write the pages they share after the fork, the child builds the
+# indexes an earlier check had built for it), and the checks went from 8.8-9.8 s to 6.5-8.1 s
+# (three rounds, alternating; with circular sourcing in the child too, 7.4-7.8 s). The checks
+# are pure (what they memoise in the context is only for themselves), so a child's findings are
+# those this process would find; a child that cannot be forked (another thread runs: `kb
+# serve`) or fails leaves its checks to this process.
+IN_CHILD = frozenset({"check_numeric_conflicts", "check_overdue_predictions"})
+FORK_CHECKS_AT = 20_000  # claims and sources: below, a fork and the findings' way back cost more
+
+
+def _each_check(ctx: CheckContext, checks: list[Check]) -> list[list[Finding]]:
+    """Each check's findings, in the order of ``checks`` (see :data:`IN_CHILD`)."""
+    from kb.cache import jobs
+
+    theirs = [check for check in checks if check.__name__ in IN_CHILD]
+    size = len(ctx.corpus.claims) + len(ctx.corpus.sources)
+    if not theirs or len(theirs) == len(checks) or size < FORK_CHECKS_AT or jobs() < 2:
+        return [list(check(ctx)) for check in checks]
+    from kb.inputs import Forked
+
+    child = Forked(_run_checks, ctx, theirs)
+    try:
+        mine = {check: list(check(ctx)) for check in checks if check not in theirs}
+        found = dict(zip(theirs, child.result(), strict=True))
+    finally:
+        child.close()
+    return [mine[check] if check in mine else found[check] for check in checks]
+
+
+def _run_checks(ctx: CheckContext, checks: list[Check]) -> list[list[Finding]]:
+    return [list(check(ctx)) for check in checks]
 
 
 # id -> (path, kind, ((key, reason, line, column), ...)): every file's `acknowledge` field,
