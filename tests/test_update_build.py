@@ -615,3 +615,97 @@ def test_an_edited_claim_of_the_shipped_corpus_is_an_update(tmp_path):
     _rewrite(path, lambda data: data.update(statement="Edited: " + data["statement"], value=[25, 200]))
     stage = _update_equals_a_clean_build(root, tmp_path)
     assert "update" in stage and "load" not in stage
+
+
+WORDS = ["revenue", "亏损", "loss", "openai", "note"]
+
+
+def _built_here(generated, tmp_path, monkeypatch) -> tuple[dict, dict]:
+    """The rows and search answers of a clean build that makes its rows in this process."""
+    from kb.database import rows_child
+
+    with monkeypatch.context() as patched:
+        patched.setattr(rows_child, "FORK_ROWS_AT", 10**9)
+        patched.setattr("kb.database.build.FORK_ROWS_AT", 10**9)
+        here = tmp_path / "here.db"
+        build(generated, "--no-cache", "-o", str(here))
+    return rows(here), found(here, WORDS)
+
+
+def _forking_rows(monkeypatch) -> tuple[list, list]:
+    """Every build forks a rows' child from now on: (tables of the batches it sent, pids forked)."""
+    import threading
+
+    from kb.database import build as kb_build
+
+    monkeypatch.setattr(kb_build, "FORK_ROWS_AT", 0)
+    monkeypatch.setenv("KB_JOBS", "2")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+    sent: list = []
+    real = kb_build.forked_rows
+
+    def spy(analysis):
+        for batch in real(analysis):
+            sent.append(batch[0])
+            yield batch
+
+    monkeypatch.setattr(kb_build, "forked_rows", spy)
+    pids: list[int] = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: pids.append(real_fork()) or pids[-1])
+    return sent, pids
+
+
+def test_rows_made_by_a_forked_child_are_those_made_here(generated, tmp_path, monkeypatch):
+    """kb.database.rows_child: a large build's rows, made by a child and inserted here."""
+    here = _built_here(generated, tmp_path, monkeypatch)
+    sent, _ = _forking_rows(monkeypatch)
+    child = tmp_path / "child.db"
+    build(generated, "--no-cache", "-o", str(child))
+    assert {"sources", "claims", "evidence", "findings", "kb_build"} <= set(sent)
+    assert sent.count("claims") >= 1 and (rows(child), found(child, WORDS)) == here
+
+
+def test_a_rows_child_that_dies_leaves_its_rows_to_the_build(generated, tmp_path, monkeypatch):
+    """The child sends a batch and dies: the database is written again from the start, its rows
+    made here (none twice, none missing)."""
+    from kb.database import rows_child
+
+    here = _built_here(generated, tmp_path, monkeypatch)
+    sent, _ = _forking_rows(monkeypatch)
+    real_send = rows_child._send
+
+    def dies(analysis, out):  # (in the child: this module as it was at the fork)
+        class OneBatch:
+            def write(self, data):
+                out.write(data)
+                out.flush()
+                os._exit(3)
+
+        real_send(analysis, OneBatch())
+
+    monkeypatch.setattr(rows_child, "_send", dies)
+    died = tmp_path / "died.db"
+    build(generated, "--no-cache", "-o", str(died))
+    assert sent == ["entities"]  # one batch came, then the child was gone
+    assert (rows(died), found(died, WORDS)) == here
+
+
+def test_an_interrupted_build_leaves_no_rows_child(generated, tmp_path, monkeypatch):
+    from kb.database import build as kb_build
+
+    _, pids = _forking_rows(monkeypatch)
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kb_build, "insert_tuples", interrupted)
+    root = tmp_path / "kb"
+    shutil.copytree(generated, root)
+    result = CliRunner().invoke(main, ["build", "--allow-errors", "--no-cache", "--root", str(root)])
+    assert result.exit_code == 1 and "Aborted!" in result.output
+    assert pids and all(pid for pid in pids)  # (this process's side of each fork)
+    for pid in pids:
+        with pytest.raises(ChildProcessError):  # killed and reaped
+            os.waitpid(pid, os.WNOHANG)
+    assert not (root / "kb.db").exists() and not list(root.glob(".kb.db.*.tmp"))

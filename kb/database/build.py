@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
 import signal
 import sqlite3
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from kb.database.errors import BuildError, UnpublishedErrors
 from kb.database.rows import rows
+from kb.database.rows_child import FORK_ROWS_AT, ChildFailed, forked_rows
 from kb.database.schema import (
     SchemaError,
     compact,
@@ -34,6 +36,7 @@ from kb.database.schema import (
     create_views,
     index_and_search,
     insert_rows,
+    insert_tuples,
     verify,
 )
 from kb.database.state import is_stale, up_to_date
@@ -147,6 +150,110 @@ def build_database(
     return target
 
 
+def _insert_forked(conn: sqlite3.Connection, analysis: Analysis, progress: Progress) -> None:
+    """Every table's rows, made by a forked child (:mod:`kb.database.rows_child`)."""
+    with contextlib.closing(forked_rows(analysis)) as batches:
+        for table, group in itertools.groupby(batches, key=lambda batch: batch[0]):
+            with progress.stage(f"insert {table}"):
+                for _, columns, records in group:
+                    insert_tuples(conn, table, columns, records)
+
+
+def _temporary(target: Path) -> Path:
+    """The temporary file a build writes (the lock held): those of interrupted builds are
+    swept first."""
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
+def _swap(temp: Path, target: Path) -> None:
+    with open(temp, "rb") as handle:
+        os.fsync(handle.fileno())
+    _reached("fsync")
+    os.replace(temp, target)
+    _reached("replace")
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    _reached("directory")
+
+
+def _write(analysis: Analysis, temp: Path, progress: Progress) -> None:
+    from kb.cache import jobs
+
+    size = len(analysis.corpus.claims) + len(analysis.corpus.sources)
+    forked = size >= FORK_ROWS_AT and jobs() > 1
+    db = None
+    try:
+        db = _new_database(temp)
+        try:
+            _insert_all(db.conn, analysis, progress, forked)
+        except ChildFailed:
+            # the rows made here instead, into a new file (no journal: nothing to roll back)
+            db.close()
+            db = None
+            db = _new_database(temp)
+            _insert_all(db.conn, analysis, progress, False)
+        _reached("rows")
+        with progress.stage("indexes and search"):
+            index_and_search(db, progress)
+        _reached("fts")
+        create_views(db)
+        _reached("views")
+        with progress.stage("integrity"):
+            verify(db)
+        _reached("integrity")
+        with progress.stage("vacuum"):
+            compact(db)
+        _reached("vacuum")
+    except SchemaError as exc:
+        raise BuildError(str(exc)) from None
+    finally:
+        if db is not None:
+            db.close()
+
+
+def _new_database(temp: Path):
+    """A new file with kb's tables, written by this process only and fsynced before the swap:
+    no journal, no syncs; a crash leaves a temporary file the next build sweeps."""
+    import sqlite_utils  # (0.06-0.09 s to import: not by an update, kb.database.update)
+
+    db = sqlite_utils.Database(temp, recreate=True)
+    try:
+        db.execute("pragma journal_mode = off")
+        db.execute("pragma synchronous = off")
+        create_tables(db)
+    except BaseException:
+        db.close()
+        raise
+    _reached("tables")
+    return db
+
+
+def _insert_all(conn: sqlite3.Connection, analysis: Analysis, progress: Progress, forked: bool) -> None:
+    """Every table's rows, in one transaction; ``forked``: made by a child
+    (:mod:`kb.database.rows_child`, which may raise ChildFailed)."""
+    with conn:
+        if forked:
+            _insert_forked(conn, analysis, progress)
+            return
+        for table, records in rows(analysis):
+            with progress.stage(f"insert {table}"):
+                insert_rows(conn, table, records)
+
+
+def _insert_forked(conn: sqlite3.Connection, analysis: Analysis, progress: Progress) -> None:
+    """Every table's rows, made by a forked child (:mod:`kb.database.rows_child`)."""
+    with contextlib.closing(forked_rows(analysis)) as batches:
+        for table, group in itertools.groupby(batches, key=lambda batch: batch[0]):
+            with progress.stage(f"insert {table}"):
+                for _, columns, records in group:
+                    insert_tuples(conn, table, columns, records)
+
+
 def _temporary(target: Path) -> Path:
     """The temporary file a build writes (the lock held): those of interrupted builds are
     swept first."""
@@ -174,16 +281,31 @@ def _write(analysis: Analysis, temp: Path, progress: Progress) -> None:
     # syncs; a crash leaves a temporary file the next build sweeps.
     import sqlite_utils  # (0.06-0.09 s to import: not by an update, kb.database.update)
 
-    db = sqlite_utils.Database(temp, recreate=True)
+    from kb.cache import jobs
+
+    size = len(analysis.corpus.claims) + len(analysis.corpus.sources)
+    forked = size >= FORK_ROWS_AT and jobs() > 1
+    while True:
+        db = sqlite_utils.Database(temp, recreate=True)
+        try:
+            db.execute("pragma journal_mode = off")
+            db.execute("pragma synchronous = off")
+            create_tables(db)
+            _reached("tables")
+            with db.conn:  # one transaction for every row
+                if forked:
+                    _insert_forked(db.conn, analysis, progress)
+                else:
+                    for table, records in rows(analysis):
+                        with progress.stage(f"insert {table}"):
+                            insert_rows(db.conn, table, records)
+            break
+        except ChildFailed:
+            forked = False  # the rows made here, into a new file (no journal: nothing to roll back)
+        finally:
+            db.close()
+    db = sqlite_utils.Database(temp)
     try:
-        db.execute("pragma journal_mode = off")
-        db.execute("pragma synchronous = off")
-        create_tables(db)
-        _reached("tables")
-        with db.conn:  # one transaction for every row
-            for table, records in rows(analysis):
-                with progress.stage(f"insert {table}"):
-                    insert_rows(db.conn, table, records)
         _reached("rows")
         with progress.stage("indexes and search"):
             index_and_search(db, progress)

@@ -24,6 +24,7 @@ __all__ = [
     "create_views",
     "index_and_search",
     "insert_rows",
+    "insert_tuples",
     "verify",
 ]
 
@@ -212,6 +213,13 @@ def insert_rows(conn: sqlite3.Connection, table: str, records: Iterable[dict]) -
     names = ", ".join(f"[{column}]" for column in columns)
     values = ", ".join(f":{column}" for column in columns)
     conn.executemany(f"insert into [{table}] ({names}) values ({values})", chain([first], records))
+
+
+def insert_tuples(conn: sqlite3.Connection, table: str, columns: list[str], records: list[tuple]) -> None:
+    """Insert rows given as tuples in the order of ``columns`` (:mod:`kb.database.rows_child`)."""
+    names = ", ".join(f"[{column}]" for column in columns)
+    values = ", ".join("?" for _ in columns)
+    conn.executemany(f"insert into [{table}] ({names}) values ({values})", records)
 
 
 # Indexes, created after the rows are in (a sorted build of each, cheaper than keeping them
