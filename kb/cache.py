@@ -339,7 +339,7 @@ def abandon_writers(root: Path, function) -> None:
     temporary file :func:`_write_signed` names after the child is removed, the file it was to
     replace is left as it was."""
     # (each writer is Forked(_write_alone, parent, function, *args): see in_background)
-    for writer in [writer for writer in _WRITERS if writer.args[1] is function]:
+    for writer in [writer for writer in _WRITERS if writer.args[1] is function and writer.ours]:
         _WRITERS.remove(writer)
         child = writer.child
         writer.close()  # (SIGKILL, and waited for)
@@ -363,10 +363,14 @@ def _write_alone(parent: int, function, *args) -> None:
 def wait_for_writers(manifest: bool = True) -> None:
     """Wait until every child :func:`in_background` started has finished (with ``manifest``
     false, but for those writing the manifest alone: a stored value elsewhere is not theirs)."""
+    # (a writer another process started, whose lists a process forked from it has, is that
+    # process's to wait for: its child cannot be waited for from here)
     while _WRITERS:
-        _WRITERS.pop(0).result()
+        if (writer := _WRITERS.pop(0)).ours:
+            writer.result()
     while manifest and _MANIFEST_WRITERS:
-        _MANIFEST_WRITERS.pop(0).result()
+        if (writer := _MANIFEST_WRITERS.pop(0)).ours:
+            writer.result()
 
 
 # --- loading every file through the cache, in parallel when many need parsing -------------

@@ -361,6 +361,7 @@ class Forked:
         self.function, self.args = function, args
         self.child: int | None = None
         self.pipe: int | None = None
+        self.parent = os.getpid()  # a process forked from this one has the object, not the child
         import threading
 
         if not fork or not hasattr(os, "fork") or threading.active_count() > 1:
@@ -396,6 +397,12 @@ class Forked:
     def forked(self) -> bool:
         return self.child is not None
 
+    @property
+    def ours(self) -> bool:
+        """Whether this process started the child (a process forked since, e.g. a test's or a
+        library caller's, has a copy of the object but cannot wait for or kill its child)."""
+        return os.getpid() == self.parent
+
     def ready(self) -> bool:
         """Whether :meth:`result` would not wait for the child (it has begun to send its
         result, or ended; or no child runs, and the result is computed here when asked for)."""
@@ -406,7 +413,7 @@ class Forked:
         return bool(select.select([self.pipe], [], [], 0)[0])
 
     def result(self):
-        if self.child is None:
+        if self.child is None or not self.ours:
             return self.function(*self.args)
         import pickle
 
@@ -424,7 +431,7 @@ class Forked:
         if self.pipe is not None:
             os.close(self.pipe)
             self.pipe = None
-        if self.child is not None:  # interrupted: no child left behind
+        if self.child is not None and self.ours:  # interrupted: no child left behind
             with contextlib.suppress(OSError):
                 os.kill(self.child, signal.SIGKILL)
                 os.waitpid(self.child, 0)

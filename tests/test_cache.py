@@ -313,6 +313,30 @@ def test_a_forked_function_is_ready_once_its_result_is_sent(monkeypatch):
     assert here.ready() and here.result() == os.getpid()  # nothing to wait for: run when asked
 
 
+def test_a_process_forked_from_kb_leaves_kb_s_children_alone(monkeypatch):
+    """A process forked from one that uses kb (a test's, a library caller's) has copies of
+    its background writers: it neither waits for their children (not its own: an internal
+    error) nor kills them."""
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+    slow = kb_inputs.Forked(time.sleep, 30)
+    assert slow.forked and slow.ours
+    monkeypatch.setattr(kbcache, "_WRITERS", [slow])  # as in_background registers a writer
+    try:
+        pid = os.fork()
+        if pid == 0:  # never returns into pytest
+            code = 1
+            try:
+                kbcache.wait_for_writers()
+                slow.close()
+                code = 0 if not slow.ours else 2
+            finally:
+                os._exit(code)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+        assert os.waitpid(slow.child, os.WNOHANG) == (0, 0)  # still running, still this process's
+    finally:
+        slow.close()
+
+
 def test_build_after_check_renders_the_bodies_check_cached_unrendered(base):
     """`kb check` caches files without their rendered bodies (it does not render): the build
     that follows renders them, and equals a clean build."""
