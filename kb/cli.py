@@ -78,6 +78,12 @@ def begin_build_states(*args, **kwargs):
     return begin(*args, **kwargs)
 
 
+def start_check_state(*args, **kwargs) -> None:
+    from kb.database.update import start_check_state as start
+
+    start(*args, **kwargs)
+
+
 def abandon_build_states(*args, **kwargs) -> None:
     from kb.database.update import abandon_build_states as abandon
 
@@ -469,9 +475,16 @@ def build(output, exports_, allow_errors, lock_timeout, no_cache, today, root) -
     try:
         try:
             path = build_database(
-                analysis, output, allow_errors=allow_errors, lock_timeout=lock_timeout, on_wait=_say, progress=progress
+                analysis,
+                output,
+                allow_errors=allow_errors,
+                lock_timeout=lock_timeout,
+                on_wait=_say,
+                progress=progress,
+                after_rows=lambda: start_check_state(analysis, began),
             )
         except UnpublishedErrors as exc:
+            start_check_state(analysis, began)  # (what the `kb check` the refusal asks for starts from)
             _report_refusal(exc, target, analysis.settings.root)
             sys.exit(1)
         except BuildError as exc:
@@ -649,8 +662,11 @@ def serve(host, port, public, watch, allow_errors, root) -> None:
         began = _begin_build_states(analysis)
         serving = "; still serving the previous build" if current.database_path.is_file() else ""
         try:
-            path = build_database(analysis, allow_errors=allow_errors, on_wait=_say)
+            path = build_database(
+                analysis, allow_errors=allow_errors, on_wait=_say, after_rows=lambda: start_check_state(analysis, began)
+            )
         except UnpublishedErrors as exc:
+            start_check_state(analysis, began)
             refused.append(exc)
             _report_refusal(exc, current.database_path, current.root, serving)
             return False
@@ -1020,7 +1036,8 @@ def package(directory, wheel, root) -> None:
         analysis = _analyse(settings, None, render=True, incremental=cache_enabled())
         began = _begin_build_states(analysis)
         try:
-            _keep_build_state(analysis, _report_build(analysis, build_database(analysis)), began)
+            path = build_database(analysis, after_rows=lambda: start_check_state(analysis, began))
+            _keep_build_state(analysis, _report_build(analysis, path), began)
         except BuildError as exc:
             raise KbError(str(exc)) from None
     try:

@@ -292,6 +292,13 @@ def test_a_large_build_saves_the_check_state_while_it_writes_the_database(genera
     assert "recheck" in stages(timings) and "load" not in stages(timings)
     full = CliRunner().invoke(main, ["check", "--exit-zero", "--no-cache", "--root", str(root)])
     assert check.output == full.output
+    # a refused build (errors) saves it too: the `kb check` its message asks for starts from it
+    saved = _check_state(root)
+    shutil.rmtree(root / ".kb-cache")
+    started.clear()
+    refused = CliRunner().invoke(main, ["build", "--root", str(root)])
+    assert refused.exit_code == 1 and "not built" in refused.output
+    assert "_check_state_alone" in started and _check_state(root) == saved
 
 
 def test_an_interrupted_build_stops_its_check_state_instead_of_waiting_for_it(generated, tmp_path, monkeypatch):
@@ -328,9 +335,12 @@ def test_an_interrupted_build_stops_its_check_state_instead_of_waiting_for_it(ge
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    for where in ("build_database", "_write_exports"):  # while the database is written; once it is
+    from kb.database import build as kb_build
+
+    # while the database is written (the child starts once the rows are in), once it is published
+    for module, where in ((kb_build, "index_and_search"), (cli, "_write_exports")):
         with monkeypatch.context() as patched:
-            patched.setattr(cli, where, interrupted)
+            patched.setattr(module, where, interrupted)
             root = tmp_path / where
             shutil.copytree(generated, root)
             children.clear()

@@ -115,13 +115,15 @@ def build_database(
     lock_timeout: float = 60.0,
     on_wait: Callable[[str], None] | None = None,
     progress: Progress | None = None,
+    after_rows: Callable[[], None] | None = None,
 ) -> Path:
     """Write the database atomically; return its path.
 
     Raises :class:`UnpublishedErrors` (before writing anything) when the analysis has
     unacknowledged errors and ``allow_errors`` is false; :class:`BuildError` when the
     database cannot be written. ``on_wait`` is told once when another build holds the lock;
-    ``progress`` times each stage of the write.
+    ``progress`` times each stage of the write; ``after_rows`` is called once every row is in
+    (the indexes and search are built next, in this process alone).
     """
     progress = progress or quiet()
     target = (path or analysis.settings.database_path).resolve()
@@ -137,7 +139,7 @@ def build_database(
             _reached("lock")
             temp = _temporary(target)
             try:
-                _write(analysis, temp, progress)
+                _write(analysis, temp, progress, after_rows)
                 with progress.stage("swap"):
                     _swap(temp, target)
                 replaced = True
@@ -181,7 +183,7 @@ def _swap(temp: Path, target: Path) -> None:
     _reached("directory")
 
 
-def _write(analysis: Analysis, temp: Path, progress: Progress) -> None:
+def _write(analysis: Analysis, temp: Path, progress: Progress, after_rows: Callable[[], None] | None = None) -> None:
     from kb.cache import jobs
 
     size = len(analysis.corpus.claims) + len(analysis.corpus.sources)
@@ -198,6 +200,8 @@ def _write(analysis: Analysis, temp: Path, progress: Progress) -> None:
             db = _new_database(temp)
             _insert_all(db.conn, analysis, progress, False)
         _reached("rows")
+        if after_rows is not None:
+            after_rows()
         with progress.stage("indexes and search"):
             index_and_search(db, progress)
         _reached("fts")
@@ -243,82 +247,3 @@ def _insert_all(conn: sqlite3.Connection, analysis: Analysis, progress: Progress
         for table, records in rows(analysis):
             with progress.stage(f"insert {table}"):
                 insert_rows(conn, table, records)
-
-
-def _insert_forked(conn: sqlite3.Connection, analysis: Analysis, progress: Progress) -> None:
-    """Every table's rows, made by a forked child (:mod:`kb.database.rows_child`)."""
-    with contextlib.closing(forked_rows(analysis)) as batches:
-        for table, group in itertools.groupby(batches, key=lambda batch: batch[0]):
-            with progress.stage(f"insert {table}"):
-                for _, columns, records in group:
-                    insert_tuples(conn, table, columns, records)
-
-
-def _temporary(target: Path) -> Path:
-    """The temporary file a build writes (the lock held): those of interrupted builds are
-    swept first."""
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
-    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
-
-
-def _swap(temp: Path, target: Path) -> None:
-    with open(temp, "rb") as handle:
-        os.fsync(handle.fileno())
-    _reached("fsync")
-    os.replace(temp, target)
-    _reached("replace")
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    _reached("directory")
-
-
-def _write(analysis: Analysis, temp: Path, progress: Progress) -> None:
-    # A new file, written by this process only and fsynced before the swap: no journal, no
-    # syncs; a crash leaves a temporary file the next build sweeps.
-    import sqlite_utils  # (0.06-0.09 s to import: not by an update, kb.database.update)
-
-    from kb.cache import jobs
-
-    size = len(analysis.corpus.claims) + len(analysis.corpus.sources)
-    forked = size >= FORK_ROWS_AT and jobs() > 1
-    while True:
-        db = sqlite_utils.Database(temp, recreate=True)
-        try:
-            db.execute("pragma journal_mode = off")
-            db.execute("pragma synchronous = off")
-            create_tables(db)
-            _reached("tables")
-            with db.conn:  # one transaction for every row
-                if forked:
-                    _insert_forked(db.conn, analysis, progress)
-                else:
-                    for table, records in rows(analysis):
-                        with progress.stage(f"insert {table}"):
-                            insert_rows(db.conn, table, records)
-            break
-        except ChildFailed:
-            forked = False  # the rows made here, into a new file (no journal: nothing to roll back)
-        finally:
-            db.close()
-    db = sqlite_utils.Database(temp)
-    try:
-        _reached("rows")
-        with progress.stage("indexes and search"):
-            index_and_search(db, progress)
-        _reached("fts")
-        create_views(db)
-        _reached("views")
-        with progress.stage("integrity"):
-            verify(db)
-        _reached("integrity")
-        with progress.stage("vacuum"):
-            compact(db)
-        _reached("vacuum")
-    except SchemaError as exc:
-        raise BuildError(str(exc)) from None
-    finally:
-        db.close()

@@ -35,9 +35,10 @@ import hashlib
 import json
 import shutil
 import sqlite3
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from kb.database.build import _locked, _reached, _swap, _temporary
 from kb.database.errors import BuildError
@@ -57,6 +58,7 @@ __all__ = [
     "abandon_build_states",
     "begin_build_states",
     "save_build_state",
+    "start_check_state",
     "update_database",
 ]
 
@@ -88,28 +90,32 @@ def _base(settings: Settings, today: date | None) -> str:
 # re-check starts from in a forked child while it writes the database, a single-core job that
 # leaves the other core idle: at 100,000 claims the state took 8.7 s of a 79 s build after the
 # database was in place (py-spy). Smaller ones save it after the build (a fork costs more).
+# The child starts once the rows are in (:func:`start_check_state`): while they are written a
+# child of kb.database.rows_child has the other core.
 BACKGROUND_STATE_FILES = 2000
 
 
-class BeganStates(NamedTuple):
-    """What :func:`begin_build_states` found and started, for :func:`save_build_state`."""
+@dataclass(slots=True)
+class BeganStates:
+    """What :func:`begin_build_states` found, and :func:`start_check_state` started, for
+    :func:`save_build_state`."""
 
     files: dict[str, str | None]  # the sha256 of every file the analysis read
-    check_state: bool  # the state a re-check starts from is being saved (or was) already
+    background: bool = False  # large enough for a child to save the check state meanwhile
+    check_state: bool = False  # the state a re-check starts from is being saved (or was) already
 
 
 def begin_build_states(analysis: Analysis, background: bool = True) -> BeganStates | None:
     """Before the database is written: the hashes of the files the build's analysis read
     (the cache manifest's, which its load wrote; None when the manifest no longer describes
     exactly those files, so that one another process wrote since is never taken for the
-    build's), and, for an analysis with ``incremental`` of at least
-    :data:`BACKGROUND_STATE_FILES` files, the state a re-check starts from
-    (:mod:`kb.incremental`) saved by a forked child meanwhile (:func:`kb.cache.in_background`:
-    a command waits for it before it ends). That state describes the files, not the database:
-    it stands whether the build then publishes or not, as a full ``kb check`` leaves it."""
-    import os
-
-    from kb.cache import Cache, in_background
+    build's), and whether the analysis (with ``incremental``, of at least
+    :data:`BACKGROUND_STATE_FILES` files) is one whose state a re-check starts from
+    (:mod:`kb.incremental`) is saved by a forked child (:func:`start_check_state`;
+    :func:`kb.cache.in_background`: a command waits for it before it ends). That state
+    describes the files, not the database: it stands whether the build then publishes or not,
+    as a full ``kb check`` leaves it."""
+    from kb.cache import Cache
     from kb.inputs import files_digest
 
     settings, corpus = analysis.settings, analysis.corpus
@@ -120,12 +126,19 @@ def begin_build_states(analysis: Analysis, background: bool = True) -> BeganStat
     del manifest
     if files_digest(files) != corpus.files_digest:
         return None
-    if background and corpus.loaded and len(files) >= BACKGROUND_STATE_FILES:
-        # (where no fork can be made, e.g. `kb serve`'s threads, after the database is in place)
-        background = in_background(_check_state_alone, os.getpid(), analysis, files, or_here=False)
-    else:
-        background = False
-    return BeganStates(files, background)
+    return BeganStates(files, background and bool(corpus.loaded) and len(files) >= BACKGROUND_STATE_FILES)
+
+
+def start_check_state(analysis: Analysis, began: BeganStates | None) -> None:
+    """Once the database's rows are in, or the build is refused: a large analysis's check
+    state saved by a forked child (see :data:`BACKGROUND_STATE_FILES`; where no fork can be
+    made, e.g. `kb serve`'s threads, after the database is in place). Once only."""
+    import os
+
+    from kb.cache import in_background
+
+    if began is not None and began.background and not began.check_state:
+        began.check_state = in_background(_check_state_alone, os.getpid(), analysis, began.files, or_here=False)
 
 
 def abandon_build_states(analysis: Analysis, began: BeganStates | None) -> None:
