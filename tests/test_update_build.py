@@ -639,27 +639,41 @@ def _built_here(generated, tmp_path, monkeypatch) -> tuple[dict, dict]:
         patched.setattr("kb.database.build.FORK_ROWS_AT", 10**9)
         here = tmp_path / "here.db"
         build(generated, "--no-cache", "-o", str(here))
-    return rows(here), found(here, WORDS)
+    return rows(here), found(here, WORDS), _rowids(here)
+
+
+def _rowids(path: Path) -> dict[str, list]:
+    """Each table's rows in rowid order (a table page's order when none is asked for)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return {
+            table: conn.execute(f"select * from {table} order by rowid").fetchall()
+            for table in ("claims", "sources", "evidence", "claim_links", "findings")
+        }
 
 
 def _forking_rows(monkeypatch) -> tuple[list, list]:
-    """Every build forks a rows' child from now on: (tables of the batches it sent, pids forked)."""
+    """Every build forks a rows' child from now on: (the batches it sent, as the number of
+    rows in each, pids forked)."""
     import threading
 
     from kb.database import build as kb_build
+    from kb.database import rows_child
 
     monkeypatch.setattr(kb_build, "FORK_ROWS_AT", 0)
+    monkeypatch.setattr(rows_child, "BATCH", 7)  # (a few claims each: batches come between chunks)
+    monkeypatch.setattr(kb_build, "OWN_CHUNK", 5)
     monkeypatch.setenv("KB_JOBS", "2")
     monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
     sent: list = []
-    real = kb_build.forked_rows
+    real = rows_child.RowsChild.next
 
-    def spy(analysis):
-        for batch in real(analysis):
-            sent.append(batch[0])
-            yield batch
+    def spy(self):
+        batch = real(self)
+        if batch is not None:
+            sent.append(len(batch[1]))
+        return batch
 
-    monkeypatch.setattr(kb_build, "forked_rows", spy)
+    monkeypatch.setattr(rows_child.RowsChild, "next", spy)
     pids: list[int] = []
     real_fork = os.fork
     monkeypatch.setattr(os, "fork", lambda: pids.append(real_fork()) or pids[-1])
@@ -672,8 +686,8 @@ def test_rows_made_by_a_forked_child_are_those_made_here(generated, tmp_path, mo
     sent, _ = _forking_rows(monkeypatch)
     child = tmp_path / "child.db"
     build(generated, "--no-cache", "-o", str(child))
-    assert {"sources", "claims", "evidence", "findings", "kb_build"} <= set(sent)
-    assert sent.count("claims") >= 1 and (rows(child), found(child, WORDS)) == here
+    assert len(sent) > 1 and sum(sent) == len(here[0]["claims"])
+    assert (rows(child), found(child, WORDS), _rowids(child)) == here
 
 
 def test_a_rows_child_that_dies_leaves_its_rows_to_the_build(generated, tmp_path, monkeypatch):
@@ -697,8 +711,8 @@ def test_a_rows_child_that_dies_leaves_its_rows_to_the_build(generated, tmp_path
     monkeypatch.setattr(rows_child, "_send", dies)
     died = tmp_path / "died.db"
     build(generated, "--no-cache", "-o", str(died))
-    assert sent == ["entities"]  # one batch came, then the child was gone
-    assert (rows(died), found(died, WORDS)) == here
+    assert sent == [7]  # one batch came, then the child was gone
+    assert (rows(died), found(died, WORDS), _rowids(died)) == here
 
 
 def test_an_interrupted_build_leaves_no_rows_child(generated, tmp_path, monkeypatch):

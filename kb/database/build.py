@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from kb.database.errors import BuildError, UnpublishedErrors
 from kb.database.rows import rows
-from kb.database.rows_child import FORK_ROWS_AT, ChildFailed, forked_rows
+from kb.database.rows_child import FORK_ROWS_AT, ChildFailed, RowsChild
+from kb.database.rows_child import TABLE as CHILD_TABLE
 from kb.database.schema import (
     SchemaError,
     compact,
@@ -153,12 +154,26 @@ def build_database(
 
 
 def _insert_forked(conn: sqlite3.Connection, analysis: Analysis, progress: Progress) -> None:
-    """Every table's rows, made by a forked child (:mod:`kb.database.rows_child`)."""
-    with contextlib.closing(forked_rows(analysis)) as batches:
-        for table, group in itertools.groupby(batches, key=lambda batch: batch[0]):
-            with progress.stage(f"insert {table}"):
-                for _, columns, records in group:
-                    insert_tuples(conn, table, columns, records)
+    """The claims' rows made by a forked child (:mod:`kb.database.rows_child`), inserted as
+    they come, between the chunks of the other tables' rows this process makes meanwhile."""
+    child = RowsChild(analysis)
+    try:
+        with progress.stage("insert rows"):
+            for table, records in rows(analysis):
+                if table == CHILD_TABLE:
+                    continue
+                records = iter(records)
+                while chunk := list(itertools.islice(records, OWN_CHUNK)):
+                    insert_rows(conn, table, chunk)
+                    while child.ready() and (batch := child.next()) is not None:
+                        insert_tuples(conn, CHILD_TABLE, *batch)
+            while (batch := child.next()) is not None:
+                insert_tuples(conn, CHILD_TABLE, *batch)
+    finally:
+        child.close()
+
+
+OWN_CHUNK = 200  # the parent's rows between two looks at the pipe (a few ms of work)
 
 
 def _temporary(target: Path) -> Path:
