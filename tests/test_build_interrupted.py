@@ -8,6 +8,7 @@ children of this process (kb already imported), so a kill costs the build, not a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
@@ -140,3 +141,54 @@ def test_forty_random_kills(corpus):
     assert wait(build_in_child(corpus.root)) == 0
     assert temp_files(corpus.root) == []
     assert time.monotonic() - start < 120
+
+
+def test_a_killed_build_s_children_do_not_hold_its_lock(corpus, monkeypatch):
+    """Killed once its rows are in, a build leaves the child saving its check state running
+    (at 100k files for 8 s): that child closed its copy of the lock's descriptor when it was
+    forked, so the next build does not wait for it."""
+    import threading
+
+    from kb import incremental
+    from kb.database import update
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # other tests may have left threads
+    monkeypatch.setattr(update, "BACKGROUND_STATE_FILES", 1)
+    real_state_of = incremental.state_of
+
+    pids = corpus.root.parent / "state-child.pid"
+
+    def slow_state_of(*args):  # (in the build's child, which has this module as it was at the fork)
+        pids.write_text(str(os.getpid()))
+        time.sleep(30)
+        return real_state_of(*args)
+
+    monkeypatch.setattr(incremental, "state_of", slow_state_of)
+    corpus.claim("new-0", folder="x")
+    assert wait(build_in_child(corpus.root, kill_at="fts")) == -signal.SIGKILL
+    monkeypatch.setattr(incremental, "state_of", real_state_of)
+    deadline = time.monotonic() + 10
+    while not pids.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    orphan = int(pids.read_text())
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # never returns into pytest
+        code = 70
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            main(["build", "--lock-timeout", "5", "--root", str(corpus.root)])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            os._exit(code)
+    try:
+        assert wait(pid) == 0 and time.monotonic() - started < 20
+        assert "new-0" in state(corpus.root / "kb.db")[1]
+        os.kill(orphan, 0)  # (the killed build's child was still running meanwhile)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(orphan, signal.SIGKILL)

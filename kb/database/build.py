@@ -21,6 +21,7 @@ import itertools
 import os
 import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +42,7 @@ from kb.database.schema import (
     verify,
 )
 from kb.database.state import is_stale, up_to_date
+from kb.inputs import NOT_INHERITED
 from kb.progress import Progress, quiet
 
 if TYPE_CHECKING:
@@ -103,8 +105,10 @@ def _locked(path: Path, timeout: float, on_wait: Callable[[str], None] | None) -
             lock.truncate()
             lock.write(str(os.getpid()))
             lock.flush()
+            NOT_INHERITED.add(lock.fileno())  # (a child kb forks meanwhile closes its copy)
             yield
         finally:
+            NOT_INHERITED.discard(lock.fileno())
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
@@ -202,7 +206,8 @@ def _write(analysis: Analysis, temp: Path, progress: Progress, after_rows: Calla
     from kb.cache import jobs
 
     size = len(analysis.corpus.claims) + len(analysis.corpus.sources)
-    forked = size >= FORK_ROWS_AT and jobs() > 1
+    # (no fork beside other threads, e.g. `kb serve`'s: RowsChild would refuse)
+    forked = size >= FORK_ROWS_AT and jobs() > 1 and threading.active_count() == 1
     db = None
     try:
         db = _new_database(temp)

@@ -28,6 +28,7 @@ import signal
 from typing import TYPE_CHECKING
 
 from kb.database.rows import rows
+from kb.inputs import close_not_inherited
 
 if TYPE_CHECKING:
     from kb.analyse import Analysis
@@ -79,7 +80,7 @@ class RowsChild:
             status = 1
             try:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent decides; it kills this child
+                close_not_inherited()  # (the build lock: the parent's)
                 os.close(read)
                 with open(write, "wb") as out:
                     _send(analysis, out)
@@ -124,7 +125,7 @@ def _send(analysis: Analysis, out) -> None:
     def dump(value) -> None:  # each batch pickled on its own: the parent unpickles one at a time
         out.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
-    for table, records in rows(analysis):
+    for table, records in rows(analysis):  # (the tables before it cost nothing made lazily)
         if table != TABLE:
             continue
         columns: list[str] | None = None
@@ -139,5 +140,6 @@ def _send(analysis: Analysis, out) -> None:
                 batch = []
         if batch:
             dump((columns, batch))
+        break  # (the tables after it: the parent's; kb_build's row would run git here)
     dump(_END)
     out.flush()
