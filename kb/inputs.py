@@ -365,6 +365,50 @@ def close_not_inherited() -> None:
     NOT_INHERITED.clear()
 
 
+def fork_writer(write, *args, pipe_bytes: int = 0) -> tuple[int, int] | None:
+    """Fork a child that runs ``write(out, *args)`` (``out``: the write end of a pipe, as a
+    binary file) and exits at once (``os._exit``: status 0 when ``write`` returned); (its pid,
+    the read end) here, or None when the fork fails. The child first closes
+    :data:`NOT_INHERITED`. ``pipe_bytes``: the pipe's buffer (Linux; else as it is). Ctrl-C is
+    held back across the fork, so that the child is inside its try before it can be
+    interrupted: never a second kb unwinding. The caller checks that no other thread runs."""
+    read, write_end = os.pipe()
+    if pipe_bytes:
+        with contextlib.suppress(AttributeError, OSError):
+            import fcntl
+
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, pipe_bytes)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        child = os.fork()
+    except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        os.close(read)
+        os.close(write_end)
+        return None
+    if child == 0:
+        status = 1
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            close_not_inherited()
+            os.close(read)
+            with open(write_end, "wb") as out:
+                write(out, *args)
+            status = 0
+        finally:
+            os._exit(status)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    os.close(write_end)
+    return child, read
+
+
+def _send_result(out, function, *args) -> None:
+    """In :class:`Forked`'s child: what ``function(*args)`` returned, pickled."""
+    import pickle
+
+    out.write(pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL))
+
+
 class Forked:
     """``function(*args)`` run by a forked child while the caller goes on; :meth:`result`
     gives what it returned (pickled back through a pipe). Where a fork is not safe (another
@@ -381,33 +425,9 @@ class Forked:
 
         if not fork or not hasattr(os, "fork") or threading.active_count() > 1:
             return
-        read, write = os.pipe()
-        # Ctrl-C is held back across the fork, so that the child is inside its try (which
-        # always ends in os._exit) before it can be interrupted: never a second kb unwinding
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        try:
-            child = os.fork()
-        except OSError:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-            os.close(read)
-            os.close(write)
-            return
-        if child == 0:  # the child: its result goes back through the pipe, then it exits at once
-            status = 1
-            try:
-                import pickle
-
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-                close_not_inherited()
-                os.close(read)
-                with open(write, "wb") as out:
-                    out.write(pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL))
-                status = 0
-            finally:
-                os._exit(status)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        os.close(write)
-        self.child, self.pipe = child, read
+        forked = fork_writer(_send_result, function, *args)
+        if forked is not None:
+            self.child, self.pipe = forked
 
     @property
     def forked(self) -> bool:

@@ -699,14 +699,14 @@ def test_a_rows_child_that_dies_leaves_its_rows_to_the_build(generated, tmp_path
     sent, _ = _forking_rows(monkeypatch)
     real_send = rows_child._send
 
-    def dies(analysis, out):  # (in the child: this module as it was at the fork)
+    def dies(out, analysis):  # (in the child: this module as it was at the fork)
         class OneBatch:
             def write(self, data):
                 out.write(data)
                 out.flush()
                 os._exit(3)
 
-        real_send(analysis, OneBatch())
+        real_send(OneBatch(), analysis)
 
     monkeypatch.setattr(rows_child, "_send", dies)
     died = tmp_path / "died.db"

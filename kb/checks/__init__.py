@@ -107,7 +107,7 @@ def _each_check(ctx: CheckContext, checks: list[Check]) -> list[list[Finding]]:
     theirs = [check for check in checks if check.__name__ in IN_CHILD]
     size = len(ctx.corpus.claims) + len(ctx.corpus.sources)
     if not theirs or len(theirs) == len(checks) or size < FORK_CHECKS_AT or jobs() < 2:
-        return [list(check(ctx)) for check in checks]
+        return _run_checks(ctx, checks)
     from kb.inputs import Forked
 
     child = Forked(_run_checks, ctx, theirs)

@@ -216,7 +216,7 @@ def _write(analysis: Analysis, temp: Path, progress: Progress, after_rows: Calla
         except ChildFailed:
             # the rows made here instead, into a new file (no journal: nothing to roll back)
             db.close()
-            db = None
+            db = None  # (not closed twice should the new file fail)
             db = _new_database(temp)
             _insert_all(db.conn, analysis, progress, False)
         _reached("rows")

@@ -28,7 +28,7 @@ import signal
 from typing import TYPE_CHECKING
 
 from kb.database.rows import rows
-from kb.inputs import close_not_inherited
+from kb.inputs import fork_writer
 
 if TYPE_CHECKING:
     from kb.analyse import Analysis
@@ -61,34 +61,10 @@ class RowsChild:
         self.done = False
         if not hasattr(os, "fork") or threading.active_count() > 1:
             raise ChildFailed("no fork beside threads")
-        read, write = os.pipe()
-        with contextlib.suppress(AttributeError, OSError):
-            import fcntl
-
-            fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        # Ctrl-C is held back across the fork, so that the child is inside its try (which
-        # always ends in os._exit) before it can be interrupted (as kb.inputs.Forked does)
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        try:
-            child = os.fork()
-        except OSError as exc:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-            os.close(read)
-            os.close(write)
-            raise ChildFailed(str(exc)) from None
-        if child == 0:
-            status = 1
-            try:
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-                close_not_inherited()  # (the build lock: the parent's)
-                os.close(read)
-                with open(write, "wb") as out:
-                    _send(analysis, out)
-                status = 0
-            finally:
-                os._exit(status)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        os.close(write)
+        forked = fork_writer(_send, analysis, pipe_bytes=PIPE_BYTES)
+        if forked is None:
+            raise ChildFailed("the fork failed")
+        child, read = forked
         self.child = child
         self.pipe = open(read, "rb")  # noqa: SIM115 (closed by close())
 
@@ -121,7 +97,7 @@ class RowsChild:
             self.pipe.close()
 
 
-def _send(analysis: Analysis, out) -> None:
+def _send(out, analysis: Analysis) -> None:
     def dump(value) -> None:  # each batch pickled on its own: the parent unpickles one at a time
         out.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
